@@ -1,0 +1,83 @@
+"""Every system check message of django-headroom, keyed by its id.
+
+Ids are never reused. ``msg`` is one line; ``hint`` says the fix, ready to paste. Both are
+``str.format`` templates filled in with the real names and values by the check.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from django.core import checks
+
+Level = Literal["error", "warning", "info"]
+
+MESSAGES: dict[str, dict[str, str]] = {
+    # --- configuration -------------------------------------------------------------------
+    "headroom.E001": {
+        "level": "error",
+        "msg": "HEADROOM[{key!r}] is not a django-headroom option.",
+        "hint": "Remove it, or fix the spelling. The options are: {options}.",
+    },
+    "headroom.E002": {
+        "level": "error",
+        "msg": "HEADROOM[{key!r}] is invalid: {problem}",
+        "hint": "See docs/settings.md for {key}'s type and default.",
+    },
+    # --- deployment (run by `check --deploy` and by `headroom doctor`) ---------------------
+    "headroom.W001": {
+        "level": "warning",
+        "msg": "CACHES[{alias!r}] uses the file-based cache ({backend}).",
+        "hint": "Every cache read and write is a disk operation, and workers on different "
+        "machines do not share the files. Use a shared in-memory cache:\n"
+        "CACHES = {{{alias!r}: {{'BACKEND': 'django.core.cache.backends.redis.RedisCache', "
+        "'LOCATION': 'redis://127.0.0.1:6379'}}}}",
+    },
+    "headroom.W002": {
+        "level": "warning",
+        "msg": "DEBUG is True.",
+        "hint": "With DEBUG on, Django keeps every SQL query of a request in memory and shows "
+        "tracebacks to visitors. Set DEBUG = False in production settings.",
+    },
+    "headroom.W003": {
+        "level": "warning",
+        "msg": "DATABASES[{alias!r}] ({vendor}) opens a new connection for every request "
+        "(CONN_MAX_AGE = 0).",
+        "hint": "Connecting to {vendor} costs milliseconds per request. Keep connections open "
+        "and check them before use:\n"
+        "DATABASES[{alias!r}]['CONN_MAX_AGE'] = 60\n"
+        "DATABASES[{alias!r}]['CONN_HEALTH_CHECKS'] = True",
+    },
+    "headroom.W004": {
+        "level": "warning",
+        "msg": "LOGGING is not configured: errors in production go nowhere you will read.",
+        "hint": "Send Django's logs somewhere you look, e.g.\n"
+        "LOGGING = {{'version': 1, 'disable_existing_loggers': False, "
+        "'handlers': {{'console': {{'class': 'logging.StreamHandler'}}}}, "
+        "'root': {{'handlers': ['console'], 'level': 'INFO'}}}}",
+    },
+    "headroom.W005": {
+        "level": "warning",
+        "msg": "EMAIL_BACKEND sends mail synchronously over SMTP ({backend}).",
+        "hint": "Each email holds a web worker until the mail server answers. Send from a task "
+        "queue instead:\nEMAIL_BACKEND = 'headroom.offload.mail.QueuedEmailBackend'",
+    },
+}
+
+_LEVELS: dict[str, type[checks.Error] | type[checks.Warning] | type[checks.Info]] = {
+    "error": checks.Error,
+    "warning": checks.Warning,
+    "info": checks.Info,
+}
+
+
+def message(check_id: str, obj: Any = None, **values: Any) -> checks.CheckMessage:
+    """Build the check message ``check_id`` with its templates filled from ``values``."""
+    spec = MESSAGES[check_id]
+    cls = _LEVELS[spec["level"]]
+    return cls(
+        spec["msg"].format(**values),
+        hint=spec["hint"].format(**values),
+        obj=obj,
+        id=check_id,
+    )

@@ -1,0 +1,268 @@
+"""The one reader of ``settings.HEADROOM``.
+
+Every option is a field of :class:`HeadroomSettings`, with its type and default next to it.
+Code reads options through ``headroom.conf.conf`` (``conf.SLO_P95_MS``); nothing else in the
+package touches ``settings.HEADROOM``. Values are validated once and cached; the cache is
+cleared when a test changes settings.
+
+A few options can be overridden from the environment (``HEADROOM_PROBE_MODE``,
+``HEADROOM_SPOOL_DIR``): ``headroom doctor`` uses them to switch the server it starts into
+capture mode without editing the project's settings.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import types
+import typing
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from django.core.signals import setting_changed
+from django.dispatch import receiver
+
+ProbeMode = Literal["off", "production", "capture"]
+
+#: Environment variables that override an option, and the option they override.
+ENVIRONMENT_OVERRIDES: dict[str, str] = {
+    "HEADROOM_PROBE_MODE": "PROBE_MODE",
+    "HEADROOM_SPOOL_DIR": "SPOOL_DIR",
+}
+
+
+@dataclass(frozen=True)
+class HeadroomSettings:
+    """Options read from ``settings.HEADROOM``; see docs/settings.md for each one."""
+
+    # --- probe -----------------------------------------------------------------------------
+    #: "production" keeps aggregates and events in memory; "capture" also writes one JSON
+    #: record per request to SPOOL_DIR (used by ``headroom doctor``); "off" disables it.
+    PROBE_MODE: ProbeMode = "production"
+    #: Directory for capture-mode records.
+    SPOOL_DIR: str | None = None
+    #: The same SQL fingerprint this many times in one request is an N+1.
+    N_PLUS_ONE_THRESHOLD: int = 5
+    #: A single query slower than this is recorded as a slow-query event.
+    SLOW_QUERY_MS: float = 100.0
+    #: A request slower than this is recorded as a slow-request event.
+    SLOW_REQUEST_MS: float = 1000.0
+    #: Add a ``Server-Timing`` header (database time and query count).
+    SERVER_TIMING: bool = True
+    #: Accept an incoming ``X-Headroom-Request-Id`` (or make one) and echo it on the response.
+    REQUEST_ID_HEADER: bool = True
+    #: Directories holding the project's own code; the first stack frame inside one of them
+    #: is reported as the source of a problem. Empty: the directory above the settings
+    #: module's package, site-packages excluded.
+    PROJECT_PATHS: list[str] = field(default_factory=list)
+    #: Path prefixes the probe does not record (static files, health checks).
+    IGNORE_PATHS: list[str] = field(default_factory=lambda: ["/static/", "/media/"])
+    #: How many N+1 and slow events production mode keeps in memory.
+    EVENT_BUFFER_SIZE: int = 200
+
+    # --- doctor ----------------------------------------------------------------------------
+    #: What to load: a list of {"path", "method", "weight", "data", "user", "name"} dicts.
+    SCENARIOS: list[dict[str, Any]] = field(default_factory=list)
+    #: The latency objective: the 95th percentile of every URL pattern, in milliseconds.
+    SLO_P95_MS: float = 500.0
+    #: The error rate (0..1) past which a load step counts as broken.
+    MAX_ERROR_RATE: float = 0.01
+    #: Concurrency doubles each step (1, 2, 4, ...) up to this many simulated users.
+    MAX_USERS: int = 64
+    #: How long each load step lasts, in seconds.
+    STEP_SECONDS: float = 10.0
+    #: Gunicorn worker processes for the doctor's server; None: 2 x CPU cores + 1.
+    GUNICORN_WORKERS: int | None = None
+    #: Threads per gunicorn worker (1: the sync worker).
+    GUNICORN_THREADS: int = 1
+    #: Where ``headroom doctor`` writes index.html and report.json.
+    REPORT_DIR: str = "headroom-report"
+
+
+SCENARIO_KEYS: dict[str, Any] = {
+    "path": str,
+    "method": str,
+    "weight": int,
+    "data": dict[str, Any],
+    "user": str,
+    "name": str,
+    "headers": dict[str, str],
+}
+SCENARIO_METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD"})
+
+
+class ConfigError(Exception):
+    """A ``settings.HEADROOM`` value is wrong; ``key`` names it."""
+
+    def __init__(self, key: str, message: str, *, unknown: bool = False) -> None:
+        super().__init__(f"HEADROOM[{key!r}]: {message}")
+        self.key = key
+        self.message = message
+        self.unknown = unknown
+
+
+def _type_name(tp: Any) -> str:
+    if tp is type(None):
+        return "None"
+    if isinstance(tp, type) and not typing.get_args(tp):
+        return tp.__name__
+    return str(tp).replace("typing.", "")
+
+
+def _matches(value: Any, tp: Any) -> bool:
+    """A small structural check for the handful of types options use."""
+    if tp is Any:
+        return True
+    origin = typing.get_origin(tp)
+    args = typing.get_args(tp)
+    if origin is Literal:
+        return value in args
+    if origin in (types.UnionType, typing.Union):
+        return any(_matches(value, a) for a in args)
+    if origin is list:
+        return isinstance(value, (list, tuple)) and all(_matches(v, args[0]) for v in value)
+    if origin is dict:
+        return isinstance(value, dict) and all(
+            _matches(k, args[0]) and _matches(v, args[1]) for k, v in value.items()
+        )
+    if tp is type(None):
+        return value is None
+    if tp is float:
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if tp is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    return isinstance(value, tp)
+
+
+def _field_types() -> dict[str, Any]:
+    return typing.get_type_hints(HeadroomSettings, globals(), {"Literal": Literal})
+
+
+def _check_scenarios(scenarios: list[dict[str, Any]]) -> None:
+    for i, scenario in enumerate(scenarios):
+        where = f"SCENARIOS[{i}]"
+        for key, value in scenario.items():
+            if key not in SCENARIO_KEYS:
+                allowed = ", ".join(SCENARIO_KEYS)
+                raise ConfigError(where, f"unknown key {key!r}; a scenario takes {allowed}.")
+            if not _matches(value, SCENARIO_KEYS[key]):
+                raise ConfigError(
+                    f"{where}.{key}",
+                    f"expected {_type_name(SCENARIO_KEYS[key])}, got {type(value).__name__} "
+                    f"{value!r}.",
+                )
+        path = scenario.get("path")
+        if not isinstance(path, str) or not path.startswith("/"):
+            raise ConfigError(f"{where}.path", "is required and must start with '/'.")
+        method = str(scenario.get("method", "GET")).upper()
+        if method not in SCENARIO_METHODS:
+            raise ConfigError(
+                f"{where}.method",
+                f"{method!r} is not one of {', '.join(sorted(SCENARIO_METHODS))}.",
+            )
+        if scenario.get("weight", 1) < 1:
+            raise ConfigError(f"{where}.weight", "must be 1 or more.")
+
+
+_POSITIVE = (
+    "N_PLUS_ONE_THRESHOLD",
+    "SLOW_QUERY_MS",
+    "SLOW_REQUEST_MS",
+    "EVENT_BUFFER_SIZE",
+    "SLO_P95_MS",
+    "MAX_USERS",
+    "STEP_SECONDS",
+    "GUNICORN_THREADS",
+)
+
+
+def build(raw: Any, environ: typing.Mapping[str, str] | None = None) -> HeadroomSettings:
+    """Validate a ``HEADROOM`` dict (plus environment overrides) into settings.
+
+    Raises :class:`ConfigError` naming the first bad key.
+    """
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        raise ConfigError("", f"HEADROOM must be a dict, got {type(raw).__name__}.")
+    values = dict(raw)
+    env = os.environ if environ is None else environ
+    for variable, key in ENVIRONMENT_OVERRIDES.items():
+        if env.get(variable):
+            values[key] = env[variable]
+    hints = _field_types()
+    for key, value in values.items():
+        if key not in hints:
+            raise ConfigError(key, "is not a django-headroom option.", unknown=True)
+        if not _matches(value, hints[key]):
+            raise ConfigError(
+                key,
+                f"expected {_type_name(hints[key])}, got {type(value).__name__} {value!r}.",
+            )
+    for key in _POSITIVE:
+        if key in values and values[key] <= 0:
+            raise ConfigError(key, f"must be greater than 0, got {values[key]!r}.")
+    if values.get("N_PLUS_ONE_THRESHOLD", 2) < 2:
+        raise ConfigError("N_PLUS_ONE_THRESHOLD", "must be 2 or more.")
+    if "MAX_ERROR_RATE" in values and not 0 <= values["MAX_ERROR_RATE"] <= 1:
+        raise ConfigError("MAX_ERROR_RATE", "must be between 0 and 1.")
+    if values.get("PROBE_MODE") == "capture" and not values.get("SPOOL_DIR"):
+        raise ConfigError("SPOOL_DIR", "is required when PROBE_MODE is 'capture'.")
+    _check_scenarios(values.get("SCENARIOS", []))
+    for key in ("PROJECT_PATHS", "IGNORE_PATHS", "SCENARIOS"):
+        if key in values:
+            values[key] = list(values[key])
+    return HeadroomSettings(**values)
+
+
+def option_names() -> list[str]:
+    return [f.name for f in dataclasses.fields(HeadroomSettings)]
+
+
+class _LazySettings:
+    """Attribute access to the validated options, built on first use."""
+
+    _cached: HeadroomSettings | None = None
+
+    def _load(self) -> HeadroomSettings:
+        if self._cached is None:
+            from django.conf import settings
+
+            try:
+                self._cached = build(getattr(settings, "HEADROOM", {}))
+            except ConfigError:
+                # A broken HEADROOM is reported by the system check (headroom.E001/E002);
+                # until it is fixed the package runs on its defaults rather than failing
+                # every request.
+                self._cached = build({}, environ={})
+        return self._cached
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._load(), name)
+
+    def get(self) -> HeadroomSettings:
+        return self._load()
+
+    def clear(self) -> None:
+        self._cached = None
+
+
+_lazy = _LazySettings()
+#: The validated options: ``from headroom.conf import conf; conf.SLO_P95_MS``.
+conf = typing.cast(HeadroomSettings, _lazy)
+
+
+def get_settings() -> HeadroomSettings:
+    """The validated options as a frozen dataclass."""
+    return _lazy.get()
+
+
+@receiver(setting_changed)
+def _clear_on_change(*, setting: str, **kwargs: Any) -> None:
+    if setting == "HEADROOM":
+        _lazy.clear()
+
+
+def clear_cache() -> None:
+    """Forget the validated options (after changing the environment overrides)."""
+    _lazy.clear()

@@ -1,0 +1,45 @@
+"""Real services the tests use, and what to do when one is missing.
+
+A test that needs PostgreSQL, Redis, RabbitMQ or Varnish calls :func:`require`. When the
+service does not answer, the test is skipped with the reason, or fails when
+``HEADROOM_REQUIRE_SERVICES=1`` (as in ``.ci/run``), so a missing service is never a silent
+pass.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+
+import pytest
+
+PORTS = {
+    "postgresql": ("127.0.0.1", 5432),
+    "mariadb": ("127.0.0.1", 3306),
+    "redis": ("127.0.0.1", 6379),
+    "rabbitmq": ("127.0.0.1", 5672),
+}
+
+
+def services_required() -> bool:
+    return os.environ.get("HEADROOM_REQUIRE_SERVICES", "") not in ("", "0", "false")
+
+
+def is_up(name: str, timeout: float = 1.0) -> bool:
+    host, port = PORTS[name]
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+def require(name: str) -> None:
+    """Skip (or, under HEADROOM_REQUIRE_SERVICES=1, fail) unless ``name`` answers."""
+    if is_up(name):
+        return
+    host, port = PORTS[name]
+    reason = f"{name} is not answering on {host}:{port}"
+    if services_required():
+        pytest.fail(f"{reason} and HEADROOM_REQUIRE_SERVICES=1", pytrace=False)
+    pytest.skip(reason)
