@@ -23,6 +23,7 @@ from django.core.signals import setting_changed
 from django.dispatch import receiver
 
 ProbeMode = Literal["off", "production", "capture"]
+OffloadExecutor = Literal["inline", "thread", "celery"]
 
 #: Environment variables that override an option, and the option they override.
 ENVIRONMENT_OVERRIDES: dict[str, str] = {
@@ -77,6 +78,22 @@ class HeadroomSettings:
     GUNICORN_THREADS: int = 1
     #: Where ``headroom doctor`` writes index.html and report.json.
     REPORT_DIR: str = "headroom-report"
+
+    # --- offload ---------------------------------------------------------------------------
+    #: Where ``headroom.offload`` runs work handed to it: "thread" (a small in-process pool;
+    #: queued work is lost if the process dies), "celery" (a Celery task: survives restarts,
+    #: retried with backoff) or "inline" (at once, in the caller: tests and scripts).
+    OFFLOAD_EXECUTOR: OffloadExecutor = "thread"
+    #: The email backend that really sends what ``QueuedEmailBackend`` queued.
+    OFFLOAD_EMAIL_BACKEND: str = "django.core.mail.backends.smtp.EmailBackend"
+    #: Threads of the "thread" executor's pool (per process).
+    OFFLOAD_THREADS: int = 4
+    #: Celery executor: seconds before a task is asked to stop (SoftTimeLimitExceeded) ...
+    OFFLOAD_SOFT_TIME_LIMIT: float = 60.0
+    #: ... and before its worker process is killed.
+    OFFLOAD_TIME_LIMIT: float = 90.0
+    #: Celery executor: retries (with exponential backoff) after a network error.
+    OFFLOAD_MAX_RETRIES: int = 5
 
 
 SCENARIO_KEYS: dict[str, Any] = {
@@ -173,6 +190,9 @@ _POSITIVE = (
     "MAX_USERS",
     "STEP_SECONDS",
     "GUNICORN_THREADS",
+    "OFFLOAD_THREADS",
+    "OFFLOAD_SOFT_TIME_LIMIT",
+    "OFFLOAD_TIME_LIMIT",
 )
 
 
