@@ -1,0 +1,138 @@
+"""Every SQL statement on every database alias, through Django's ``execute_wrappers``.
+
+One module-level wrapper, :func:`probe_execute`, is put first in the ``execute_wrappers`` of
+every connection object: those already open when the probe is installed and each new one (on
+``connection_created``). It looks up the current request in :data:`state.current` and passes
+straight through when there is none, so a connection used outside a request (a management
+command, a Celery task) pays one context-variable lookup per query.
+
+Why not ``with connection.execute_wrapper(...)`` in the middleware: that affects one
+connection object in one thread, and an async view's ORM calls run in ``sync_to_async``
+threads with other connection objects.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from time import perf_counter
+from typing import Any
+
+from headroom.probe import sql as sql_module
+from headroom.probe import stacks
+from headroom.probe.state import QueryStats, RequestState, current, probe_error
+
+_fingerprints = sql_module._cache
+
+
+def probe_execute(
+    execute: Callable[..., Any], sql: str, params: Any, many: bool, context: dict[str, Any]
+) -> Any:
+    """The execute wrapper: time the statement and record it on the current request."""
+    state = current.get()
+    if state is None:
+        return execute(sql, params, many, context)
+    failed = True
+    started = perf_counter()
+    try:
+        result = execute(sql, params, many, context)
+        failed = False
+        return result
+    finally:
+        elapsed = perf_counter() - started
+        try:
+            record_query(state, sql, params, many, context, elapsed, failed)
+        except Exception:
+            probe_error("recording a query", state)
+
+
+def record_query(
+    state: RequestState,
+    sql: str,
+    params: Any,
+    many: bool,
+    context: dict[str, Any],
+    elapsed: float,
+    failed: bool,
+) -> None:
+    alias: str = context["connection"].alias
+    fingerprint = _fingerprints.get(sql)
+    if fingerprint is None:
+        fingerprint = sql_module.cached_fingerprint(sql)
+    key = (alias, fingerprint)
+    stats = state.queries.get(key)
+    if stats is None:
+        # executemany's parameters may be a one-shot iterator: never read them.
+        stats = state.queries[key] = QueryStats(sql, None if many else params, many)
+    stats.count += 1
+    stats.time += elapsed
+    if elapsed > stats.max:
+        stats.max = elapsed
+    state.db_count += 1
+    state.db_time += elapsed
+    if not failed:
+        # DML: rows affected. SELECT: psycopg reports the rows fetched, sqlite3 says -1.
+        rowcount = context["cursor"].cursor.rowcount
+        if rowcount is not None and rowcount >= 0:
+            stats.rows = rowcount if stats.rows is None else stats.rows + rowcount
+    if stats.count == state.threshold:
+        record_n_plus_one(state, key)
+    if elapsed > state.slow_query_s:
+        frame = sys._getframe(1)
+        state.slow_queries.append(
+            {
+                "alias": alias,
+                "fingerprint": fingerprint,
+                "sql": sql,
+                "params": None if many else params,
+                "time_ms": elapsed * 1000.0,
+                "location": stacks.project_location(frame),
+                "template": stacks.template_location(frame),
+            }
+        )
+
+
+def record_n_plus_one(state: RequestState, key: tuple[str, str]) -> None:
+    """A fingerprint just reached the threshold: take the one stack this event costs."""
+    alias, fingerprint = key
+    frame = sys._getframe(1)
+    table, column_table, column = sql_module.filtered_column(fingerprint)
+    found = stacks.relation_from_frames(frame) or stacks.relation_from_schema(column_table, column)
+    state.n_plus_one[key] = {
+        "alias": alias,
+        "fingerprint": fingerprint,
+        "relation": found[0] if found else None,
+        "fix": found[1] if found else None,
+        "table": table,
+        "column": column,
+        "location": stacks.project_location(frame),
+        "template": stacks.template_location(frame),
+    }
+
+
+def add_to_connection(connection: Any) -> None:
+    """Put the probe's wrapper first in ``connection.execute_wrappers`` (once).
+
+    First, not last: ``connection.execute_wrapper()`` blocks pop the last entry on exit, so a
+    wrapper appended inside such a block would be the one removed.
+    """
+    wrappers = connection.execute_wrappers
+    if probe_execute not in wrappers:
+        wrappers.insert(0, probe_execute)
+
+
+def _on_connection_created(sender: Any, connection: Any, **kwargs: Any) -> None:
+    try:
+        add_to_connection(connection)
+    except Exception:
+        probe_error("installing the SQL wrapper")
+
+
+def install() -> None:
+    """Wrap every connection opened from now on, and those open in this thread."""
+    from django.db import connections
+    from django.db.backends.signals import connection_created
+
+    connection_created.connect(_on_connection_created, dispatch_uid="headroom.probe.queries")
+    for connection in connections.all(initialized_only=True):
+        add_to_connection(connection)

@@ -1,0 +1,155 @@
+"""Where something happened: project source line, template line, and the ORM relation.
+
+These walk the live frames with ``sys._getframe`` and are called only when an event is worth
+a stack (a fingerprint crossing the N+1 threshold, a slow query, an outbound call, an email),
+never per query.
+"""
+
+from __future__ import annotations
+
+import os
+from types import CodeType, FrameType
+from typing import Any
+
+from headroom.project import display_path, is_project_file
+
+Location = dict[str, Any]
+
+_render_annotated_codes: frozenset[CodeType] | None = None
+
+
+def _template_codes() -> frozenset[CodeType]:
+    """The code objects of Django's ``Node.render_annotated`` (imported on first use)."""
+    global _render_annotated_codes
+    if _render_annotated_codes is None:
+        from django.template import base
+
+        _render_annotated_codes = frozenset(
+            {base.Node.render_annotated.__code__, base.TextNode.render_annotated.__code__}
+        )
+    return _render_annotated_codes
+
+
+def location_of(frame: FrameType) -> Location:
+    return {
+        "file": display_path(frame.f_code.co_filename),
+        "line": frame.f_lineno,
+        "function": frame.f_code.co_name,
+    }
+
+
+def project_location(frame: FrameType | None) -> Location | None:
+    """The innermost frame, from ``frame`` outwards, in the project's own code."""
+    while frame is not None:
+        if is_project_file(frame.f_code.co_filename):
+            return location_of(frame)
+        frame = frame.f_back
+    return None
+
+
+def template_location(frame: FrameType | None) -> Location | None:
+    """The innermost Django template node being rendered: ``{"name", "line"}``."""
+    codes = _template_codes()
+    while frame is not None:
+        if frame.f_code in codes:
+            node = frame.f_locals.get("self")
+            origin = getattr(node, "origin", None)
+            token = getattr(node, "token", None)
+            name = getattr(origin, "template_name", None) or getattr(origin, "name", None)
+            if name is not None:
+                return {"name": str(name), "line": getattr(token, "lineno", None)}
+        frame = frame.f_back
+    return None
+
+
+_RELATED_FILES = (
+    os.path.join("django", "db", "models", "fields", "related_descriptors.py"),
+    os.path.join("django", "db", "models", "manager.py"),
+)
+
+
+def _reverse_m2m_accessor(manager: Any) -> str | None:
+    for rel in type(manager.instance)._meta.related_objects:
+        if (
+            rel.many_to_many
+            and rel.related_model is manager.model
+            and rel.field.name == manager.query_field_name
+        ):
+            return str(rel.get_accessor_name())
+    return None
+
+
+def _relation_of(obj: Any, frame: FrameType) -> tuple[str, str] | None:
+    """Name the relation a related descriptor or related manager stands for, and the
+    queryset call that loads it up front."""
+    from django.db.models.fields import related_descriptors
+
+    if isinstance(obj, related_descriptors.ForwardManyToOneDescriptor):
+        name = obj.field.name
+        return f"{obj.field.model.__name__}.{name}", f'select_related("{name}")'
+    if isinstance(obj, related_descriptors.ReverseOneToOneDescriptor):
+        name = obj.related.get_accessor_name()
+        return f"{obj.related.model.__name__}.{name}", f'select_related("{name}")'
+    instance = getattr(obj, "instance", None)
+    if instance is None or not hasattr(obj, "core_filters"):
+        return None  # a plain manager
+    owner = type(instance).__name__
+    accessor: str | None
+    if hasattr(obj, "prefetch_cache_name") and hasattr(obj, "reverse"):  # many-to-many
+        accessor = _reverse_m2m_accessor(obj) if obj.reverse else obj.prefetch_cache_name
+    else:
+        field = getattr(obj, "field", None)  # reverse foreign key
+        accessor = field.remote_field.get_accessor_name() if field is not None else None
+    if not accessor:
+        return None
+    # manager_method's closure names the queryset method called through the manager.
+    if frame.f_code.co_name == "manager_method" and frame.f_locals.get("name") == "count":
+        return f"{owner}.{accessor}", f'annotate(Count("{accessor}"))'
+    return f"{owner}.{accessor}", f'prefetch_related("{accessor}")'
+
+
+def relation_from_frames(frame: FrameType | None) -> tuple[str, str] | None:
+    """``("Product.category", 'select_related("category")')`` when the query runs inside
+    an ORM relation access."""
+    while frame is not None:
+        if frame.f_code.co_filename.endswith(_RELATED_FILES):
+            obj = frame.f_locals.get("self")
+            if obj is not None:
+                found = _relation_of(obj, frame)
+                if found is not None:
+                    return found
+        frame = frame.f_back
+    return None
+
+
+def relation_from_schema(table: str | None, column: str | None) -> tuple[str, str] | None:
+    """``Product.reviews`` when ``table.column`` is a foreign key: a relation read once per
+    parent row (reverse foreign key, or an implicit many-to-many table)."""
+    if not table or not column:
+        return None
+    from django.apps import apps
+
+    for model in apps.get_models(include_auto_created=True):
+        if model._meta.db_table != table:
+            continue
+        for field in model._meta.concrete_fields:
+            if field.column != column or not (field.many_to_one or field.one_to_one):
+                continue
+            owner = field.related_model
+            if not isinstance(owner, type):
+                return None
+            through_of = model._meta.auto_created
+            if isinstance(through_of, type):  # Product.tags' implicit table
+                for m2m in through_of._meta.many_to_many:
+                    if m2m.remote_field.through is model:
+                        forward = owner is m2m.model
+                        name = m2m.name if forward else m2m.remote_field.get_accessor_name()
+                        return f"{owner.__name__}.{name}", f'prefetch_related("{name}")'
+                return None
+            remote = field.remote_field
+            accessor = remote.get_accessor_name() if remote is not None else None
+            if accessor:
+                loader = "select_related" if field.one_to_one else "prefetch_related"
+                return f"{owner.__name__}.{accessor}", f'{loader}("{accessor}")'
+        return None
+    return None
