@@ -42,7 +42,7 @@ def test_a_subquery_in_in_is_kept() -> None:
 def test_values_lists_collapse_for_any_batch_size() -> None:
     one = fingerprint_sql('INSERT INTO "t" ("a", "b") VALUES (%s, %s)')
     three = fingerprint_sql('INSERT INTO "t" ("a", "b") VALUES (%s, %s), (%s, %s), (%s, %s)')
-    literals = fingerprint_sql("INSERT INTO \"t\" (\"a\", \"b\") VALUES (1, 'x'), (2, NULL)")
+    literals = fingerprint_sql('INSERT INTO "t" ("a", "b") VALUES (1, \'x\'), (2, NULL)')
     assert one == three == literals == 'INSERT INTO "t" ("a", "b") VALUES (...)'
 
 

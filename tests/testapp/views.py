@@ -116,8 +116,7 @@ def send_email(request: HttpRequest) -> JsonResponse:
         sent = mail.EmailMessage("Hi", "Body", "shop@example.com", ["a@example.com"]).send()
     else:
         messages = [
-            mail.EmailMessage("Hi", "Body", "shop@example.com", [f"{n}@example.com"])
-            for n in "abc"
+            mail.EmailMessage("Hi", "Body", "shop@example.com", [f"{n}@example.com"]) for n in "abc"
         ]
         with mail.get_connection() as conn:
             sent = conn.send_messages(messages)

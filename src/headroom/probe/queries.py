@@ -13,6 +13,7 @@ threads with other connection objects.
 
 from __future__ import annotations
 
+import functools
 import sys
 from collections.abc import Callable
 from time import perf_counter
@@ -23,6 +24,7 @@ from headroom.probe import stacks
 from headroom.probe.state import QueryStats, RequestState, current, probe_error
 
 _fingerprints = sql_module._cache
+_MARK = "_headroom_probe_wrapped"
 
 
 def probe_execute(
@@ -129,10 +131,30 @@ def _on_connection_created(sender: Any, connection: Any, **kwargs: Any) -> None:
 
 
 def install() -> None:
-    """Wrap every connection opened from now on, and those open in this thread."""
+    """Wrap every connection object: those opened from now on, and those already open.
+
+    Connection objects are per thread (and per async context), so those opened before the
+    probe was installed in *other* threads or contexts cannot be listed from here. A check
+    when a cursor is made (one list lookup) catches them on first use. It hooks
+    ``CursorWrapper`` rather than ``connection.cursor``: Django's test cases replace the
+    latter on connection instances and later restore the method they saw.
+    """
     from django.db import connections
     from django.db.backends.signals import connection_created
+    from django.db.backends.utils import CursorWrapper
 
     connection_created.connect(_on_connection_created, dispatch_uid="headroom.probe.queries")
     for connection in connections.all(initialized_only=True):
         add_to_connection(connection)
+    original_init = CursorWrapper.__init__
+    if getattr(original_init, _MARK, False):
+        return
+
+    @functools.wraps(original_init)
+    def __init__(self: Any, cursor: Any, db: Any) -> None:
+        original_init(self, cursor, db)
+        if probe_execute not in db.execute_wrappers:
+            add_to_connection(db)
+
+    setattr(__init__, _MARK, True)
+    CursorWrapper.__init__ = __init__  # type: ignore[method-assign]

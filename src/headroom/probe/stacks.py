@@ -30,11 +30,18 @@ def _template_codes() -> frozenset[CodeType]:
     return _render_annotated_codes
 
 
+_COMPREHENSIONS = frozenset({"<listcomp>", "<dictcomp>", "<setcomp>"})
+
+
 def location_of(frame: FrameType) -> Location:
+    function = frame.f_code.co_name
+    if function in _COMPREHENSIONS and frame.f_back is not None:
+        # Python 3.11 runs a comprehension in its own frame; name the function it is in.
+        function = frame.f_back.f_code.co_name
     return {
         "file": display_path(frame.f_code.co_filename),
         "line": frame.f_lineno,
-        "function": frame.f_code.co_name,
+        "function": function,
     }
 
 
