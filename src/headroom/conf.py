@@ -79,6 +79,22 @@ class HeadroomSettings:
     #: Where ``headroom doctor`` writes index.html and report.json.
     REPORT_DIR: str = "headroom-report"
 
+    # --- migration lint --------------------------------------------------------------------
+    #: Which database's locking rules apply: "auto" takes the ENGINE of the linted alias
+    #: (``--database``, else "default"); set "postgresql" when you develop on SQLite and
+    #: deploy to PostgreSQL.
+    MIGRATION_LINT_VENDOR: Literal["auto", "postgresql", "mysql", "sqlite"] = "auto"
+    #: Rule ids (``HR209``) that are never reported.
+    MIGRATION_LINT_DISABLE: list[str] = field(default_factory=list)
+    #: Rule ids whose warnings count as errors; ``["*"]`` promotes every warning.
+    MIGRATION_LINT_WARNINGS_AS_ERRORS: list[str] = field(default_factory=list)
+    #: With table sizes known (``--database``), a lock on a table with fewer rows is a note.
+    MIGRATION_LINT_SMALL_TABLE_ROWS: int = 10_000
+    #: With table sizes known, a lock on a table with at least this many rows is an error.
+    MIGRATION_LINT_LARGE_TABLE_ROWS: int = 1_000_000
+    #: ``manage.py migrate`` refuses to apply migrations with lint errors (False: it warns).
+    MIGRATION_GUARD: bool = True
+
     # --- offload ---------------------------------------------------------------------------
     #: Where ``headroom.offload`` runs work handed to it: "thread" (a small in-process pool;
     #: queued work is lost if the process dies), "celery" (a Celery task: survives restarts,

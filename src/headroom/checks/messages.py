@@ -62,6 +62,27 @@ MESSAGES: dict[str, dict[str, str]] = {
         "hint": "Each email holds a web worker until the mail server answers. Send from a task "
         "queue instead:\nEMAIL_BACKEND = 'headroom.offload.mail.QueuedEmailBackend'",
     },
+    # --- migration lint (headroom.migrationlint) -------------------------------------------
+    "headroom.E101": {
+        "level": "error",
+        "msg": "HEADROOM[{key!r}] names unknown migration-lint rule(s): {rules}.",
+        "hint": "Rule ids look like HR101; every rule is listed in docs/migrationlint/. "
+        "Known ids: {known}.",
+    },
+    "headroom.W101": {
+        "level": "warning",
+        "msg": "Unapplied migration {migration} on database {alias!r} has {count} "
+        "migration-lint error(s): {rules}.",
+        "hint": "`manage.py migrate` will refuse to apply it. See the findings and their safe "
+        "alternatives with:\npython manage.py headroom lint-migrations {migration}",
+    },
+    "headroom.W102": {
+        "level": "warning",
+        "msg": "The migrate guard is not active: the {app!r} app's migrate command takes "
+        "precedence over headroom's.",
+        "hint": "Put 'headroom' before {app!r} in INSTALLED_APPS, or run "
+        "`python manage.py headroom lint-migrations` in CI instead.",
+    },
 }
 
 _LEVELS: dict[str, type[checks.Error] | type[checks.Warning] | type[checks.Info]] = {
