@@ -21,6 +21,9 @@ INSTALLED_APPS = [
     "django.contrib.admin",
     "headroom",
     "tests.testapp",
+    # The demo shop (planted mode): its models type-check against these settings, and tests
+    # may import them. tests/demo runs the shop itself on its own settings.
+    "headroom.demo.shop",
 ]
 
 MIDDLEWARE = [

@@ -1,0 +1,1 @@
+"""The demo shop's one app: catalogue, orders, checkout, accounts, staff pages."""
