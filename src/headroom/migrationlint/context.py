@@ -237,12 +237,17 @@ def serialize_field(fld: models.Field[Any, Any], **changes: Any) -> str:
     return str(code)
 
 
-def serialize_operation(operation: Operation, indentation: int = 2) -> str:
-    """Python source for a migration operation, as makemigrations writes it."""
-    from django.db.migrations.writer import OperationWriter
+def serialize_operation(operation: Operation) -> str:
+    """One line of Python for a migration operation, e.g.
+    ``migrations.RenameModel(old_name="Shelf", new_name="Rack")`` (no trailing comma)."""
+    from django.db.migrations.writer import MigrationWriter
 
-    code, _imports = OperationWriter(operation, indentation=indentation).serialize()
-    return str(code).strip()
+    name, args, kwargs = operation.deconstruct()
+    parts = [str(MigrationWriter.serialize(a)[0]) for a in args]
+    parts += [f"{k}={MigrationWriter.serialize(v)[0]}" for k, v in kwargs.items()]
+    module = type(operation).__module__
+    prefix = "migrations." if module.startswith("django.db.migrations") else ""
+    return f"{prefix}{name}({', '.join(parts)})"
 
 
 def index_name(model_name: str, columns: list[str], suffix: str) -> str:

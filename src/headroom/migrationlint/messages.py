@@ -509,8 +509,9 @@ migrations.AddField(
 # First operation of the migration:
 migrations.RunSQL("SET lock_timeout = '5s'", reverse_sql="SET lock_timeout = '5s'"),
 
-# Or for every connection, in settings.DATABASES["{alias}"]:
-"OPTIONS": {{"options": "-c lock_timeout=5000"}},""",
+# Or for every connection, in settings.py:
+DATABASES["{alias}"].setdefault("OPTIONS", {{}})["options"] = "-c lock_timeout=5000"
+""",
         "why": "An ALTER TABLE waiting for its lock behind a long query blocks every query "
         "that arrives after it, so a one-millisecond change can stall the site for as long "
         "as the slowest transaction. A lock_timeout makes it give up (and the deploy retry) "

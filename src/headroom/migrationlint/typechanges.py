@@ -27,7 +27,7 @@ _INTEGERS = {
 }
 
 
-def _kind(fld: models.Field[Any, Any]) -> tuple[Any, ...]:
+def kind(fld: models.Field[Any, Any]) -> tuple[Any, ...]:
     internal = fld.get_internal_type()
     if internal in _VARCHAR or internal == "CharField":
         if getattr(fld, "max_length", None) is None:
@@ -51,7 +51,7 @@ def _kind(fld: models.Field[Any, Any]) -> tuple[Any, ...]:
 
 def classify(old: models.Field[Any, Any], new: models.Field[Any, Any]) -> Change:
     """How the column type changes between ``old`` and ``new``."""
-    a, b = _kind(old), _kind(new)
+    a, b = kind(old), kind(new)
     if getattr(old, "db_collation", None) != getattr(new, "db_collation", None):
         return "change"
     if a == b:

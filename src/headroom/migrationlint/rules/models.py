@@ -37,7 +37,7 @@ def delete_model(ctx: Context) -> Iterator[Hit]:
 
 def _rename_table_hit(ctx: Context, model_name: str, old_table: str, new_table: str) -> Hit:
     op: Any = ctx.operation
-    state_operation = serialize_operation(op, indentation=0)
+    state_operation = serialize_operation(op)
     values = {
         **ctx.base_values(model_name),
         "old_table": old_table,
@@ -152,7 +152,7 @@ def add_constraint(ctx: Context) -> Iterator[Hit]:
         return
     values = ctx.base_values(op.model_name)
     if kind == "UniqueConstraint":
-        state_operation = serialize_operation(op, indentation=2) + ","
+        state_operation = serialize_operation(op) + ","
         fields = list(constraint.fields) or [str(e) for e in constraint.expressions]
         yield Hit(
             "HR204",
@@ -202,7 +202,7 @@ def alter_unique_together(ctx: Context) -> Iterator[Hit]:
     ctx.changes_schema(op.name)
     if not ctx.postgres:
         return
-    state_operation = serialize_operation(op, indentation=2) + ","
+    state_operation = serialize_operation(op) + ","
     for fields in sorted(added):
         columns = _columns(ctx, op.name, list(fields))
         name = ctx.truncate(f"{ctx.table(op.name)}_{'_'.join(columns)}_uniq")

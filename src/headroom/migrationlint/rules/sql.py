@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from headroom.migrationlint.context import Context, Hit, column_name, has_db_default
+from headroom.migrationlint.findings import Phase
 from headroom.migrationlint.rules import judge
 from headroom.migrationlint.rules.volatility import volatile_in_sql
 
@@ -261,8 +262,11 @@ def _alter(ctx: Context, tables: _Tables, table: str, cmd: Any) -> Iterator[Hit]
         yield from _add_column(ctx, tables, table, cmd.def_)
         return
     if sub == T.AT_AlterColumnType:
-        ctx.mark("contract", f"ALTER COLUMN {table}.{column} TYPE")
         _lock(ctx, tables, table)
+        if _is_widening(tables, table, column, cmd.def_):
+            ctx.mark("expand", f"ALTER COLUMN {table}.{column} TYPE (wider)")
+            return
+        ctx.mark("contract", f"ALTER COLUMN {table}.{column} TYPE")
         if ctx.postgres:
             values = _model_values(ctx, tables, table, column)
             new_type = _deparse(cmd.def_.typeName) if cmd.def_ is not None else "?"
@@ -304,7 +308,9 @@ def _alter(ctx: Context, tables: _Tables, table: str, cmd: Any) -> Iterator[Hit]
             if ctx.postgres and not con.skip_validation:
                 yield Hit("HR205", _fk_values(values, con), table=table)
         elif con.contype == C.CONSTR_CHECK:
-            ctx.mark("contract", f"ADD CHECK {name}")
+            # NOT VALID only holds new rows to it: the first step of the safe sequence.
+            phase: Phase = "expand" if con.skip_validation else "contract"
+            ctx.mark(phase, f"ADD CHECK {name}")
             _lock(ctx, tables, table)
             if ctx.postgres and not con.skip_validation:
                 values["constraint_code"] = f'models.CheckConstraint(condition=..., name="{name}")'
@@ -387,3 +393,38 @@ def _add_column(ctx: Context, tables: _Tables, table: str, coldef: Any) -> Itera
                 constraint_code="models.CheckConstraint(condition=..., name=...)",
             )
             yield Hit("HR206", values, table=table, column=column)
+
+
+def _sql_type(type_name: Any) -> tuple[Any, ...] | None:
+    """The (kind, size...) of a parsed type, in :mod:`..typechanges` terms, when simple."""
+    if type_name is None:
+        return None
+    name = type_name.names[-1].sval
+    mods = [getattr(m.val, "ival", None) for m in type_name.typmods or ()]
+    if name == "text" or (name == "varchar" and not mods):
+        return ("text",)
+    if name == "varchar" and mods:
+        return ("varchar", mods[0])
+    if name == "numeric" and len(mods) == 2:
+        return ("numeric", mods[0], mods[1])
+    return None
+
+
+def _is_widening(tables: _Tables, table: str, column: str | None, coldef: Any) -> bool:
+    """Whether ``ALTER COLUMN ... TYPE`` only widens the field the state knows (no rewrite)."""
+    from headroom.migrationlint.typechanges import kind
+
+    found = tables.lookup(table)
+    if found is None or column not in found[1] or coldef is None:
+        return False
+    old = kind(found[1][column][1])
+    new = _sql_type(coldef.typeName)
+    if new is None:
+        return False
+    if new == ("text",):
+        return old[0] in ("varchar", "text")
+    if old[0] == new[0] == "varchar":
+        return bool(new[1] >= old[1])
+    if old[0] == new[0] == "numeric":
+        return bool(new[2] == old[2] and new[1] >= old[1])
+    return False
