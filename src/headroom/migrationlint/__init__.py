@@ -65,9 +65,7 @@ def lint(
             selected &= engine.keys_added_since(loader, since)
         sizes = table_sizes
         if sizes is None and database is not None:
-            from headroom.migrationlint.sizes import table_rows
-
-            sizes = table_rows(database)
+            sizes = _table_sizes(database)
         linter = engine.Linter(
             database=database,
             table_sizes=sizes,
@@ -77,3 +75,16 @@ def lint(
         return linter.run(loader, selected, deploy_unit=bool(since))
     except engine.LintUsageError as exc:
         raise LintError(str(exc)) from exc
+
+
+def _table_sizes(database: str) -> dict[str, int]:
+    from django.db import DatabaseError, connections
+
+    from headroom.migrationlint.sizes import table_rows
+
+    if database not in connections:
+        raise LintError(f"no database alias {database!r} in settings.DATABASES")
+    try:
+        return table_rows(database)
+    except DatabaseError as exc:
+        raise LintError(f"could not read table sizes from {database!r}: {exc}") from exc

@@ -346,7 +346,10 @@ class Linter:
         severity: Severity = spec["severity"]
         rows = None
         if self.table_sizes is not None and table is not None and spec.get("graded"):
-            rows = self.table_sizes.get(table, 0)
+            # A table without statistics (never analysed, or not created yet) keeps the
+            # rule's own severity: unknown is not small.
+            rows = self.table_sizes.get(table)
+        if rows is not None:
             if rows < self.small:
                 severity = "info"
             elif rows >= self.large:

@@ -15,10 +15,10 @@ WHERE table_schema = DATABASE() AND table_type = 'BASE TABLE'
 """
 
 
-def table_rows(alias: str) -> dict[str, int]:
+def table_rows(alias: str, cap: int = 1_000_001) -> dict[str, int]:
     """Table name -> estimated rows for the tables of ``alias``.
 
-    PostgreSQL: ``pg_class.reltuples`` (-1, never analysed, is left out: unknown).
+    PostgreSQL: ``pg_class.reltuples``; a table never analysed is counted, up to ``cap``.
     MySQL/MariaDB: ``information_schema.tables.table_rows``. SQLite keeps no estimate, so
     every table is counted; SQLite databases are small enough for that.
     """
@@ -26,7 +26,17 @@ def table_rows(alias: str) -> dict[str, int]:
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             cursor.execute(_POSTGRES)
-            return {name: int(rows) for name, rows in cursor.fetchall() if rows >= 0}
+            estimated: dict[str, int] = {}
+            for name, rows in cursor.fetchall():
+                if rows < 0:
+                    # Never analysed (small or brand new tables): count, but stop early.
+                    quoted = connection.ops.quote_name(name)
+                    cursor.execute(
+                        f"SELECT count(*) FROM (SELECT 1 FROM {quoted} LIMIT %s) t", [cap]
+                    )
+                    rows = cursor.fetchone()[0]
+                estimated[name] = int(rows)
+            return estimated
         if connection.vendor == "mysql":
             cursor.execute(_MYSQL)
             return {name: int(rows or 0) for name, rows in cursor.fetchall()}
