@@ -26,10 +26,7 @@ class ProductSitemap(Sitemap):  # type: ignore[type-arg]
     limit = 2000
 
     def items(self) -> QuerySet[Product]:
-        return Product.objects.order_by("id").only("slug", "created_at")
-
-    def lastmod(self, item: Product) -> Any:
-        return item.created_at
+        return Product.objects.order_by("id").only("slug")
 
 
 SITEMAPS: dict[str, Any] = {
