@@ -21,7 +21,7 @@ import time
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, Self
 
 #: Seconds the SMTP server takes to accept each message (after the data is sent).
 SMTP_DELAY = 0.5
@@ -169,7 +169,7 @@ class _BackgroundServer:
             self._thread = None
         self._server.server_close()
 
-    def __enter__(self) -> _BackgroundServer:
+    def __enter__(self) -> Self:
         self.start()
         return self
 
