@@ -6,48 +6,99 @@ import ast
 import importlib
 import importlib.util
 import os
+import sys
 from typing import Any
 
 from headroom.doctor.findings import Finding, Location
 
 _LEVEL_SEVERITY = {40: "error", 50: "error", 30: "warning", 20: "info", 10: "info"}
-# Which setting each check is about, to point at the line that sets it.
-_CHECK_SETTING = {
-    "headroom.W001": "CACHES",
-    "headroom.W002": "DEBUG",
-    "headroom.W003": "DATABASES",
-    "headroom.W004": "LOGGING",
-    "headroom.W005": "EMAIL_BACKEND",
-}
 
 
-def setting_location(name: str) -> Location | None:
-    """The line of the settings module that assigns ``name`` (or its last assignment)."""
+def _assignments(tree: ast.Module, name: str) -> list[ast.Assign | ast.AnnAssign]:
+    found: list[ast.Assign | ast.AnnAssign] = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Assign):
+            targets = node.targets
+        elif isinstance(node, ast.AnnAssign) and node.value is not None:
+            targets = [node.target]
+        else:
+            continue
+        if any(isinstance(t, ast.Name) and t.id == name for t in targets):
+            found.append(node)
+    return sorted(found, key=lambda n: n.lineno)
+
+
+def setting_location(name: str, keys: tuple[str, ...] = ()) -> Location | None:
+    """The line of the settings module that gave ``name`` its current value.
+
+    Of several assignments (``if``/``else`` branches), the one whose expression evaluates
+    to the live value is chosen. ``keys`` then descends into a dict literal, so a cache
+    backend points at its ``"BACKEND"`` line.
+    """
+    from django.conf import settings
+
     from headroom.project import display_path
 
-    module = os.environ.get("DJANGO_SETTINGS_MODULE")
-    if not module:
-        return None
-    spec = importlib.util.find_spec(module)
-    if spec is None or not spec.origin or not spec.origin.endswith(".py"):
+    module_name = os.environ.get("DJANGO_SETTINGS_MODULE")
+    module = sys.modules.get(module_name or "")
+    filename = getattr(module, "__file__", None)
+    if module is None or not filename or not filename.endswith(".py"):
         return None
     try:
-        with open(spec.origin, encoding="utf-8") as handle:
+        with open(filename, encoding="utf-8") as handle:
             tree = ast.parse(handle.read())
     except (OSError, SyntaxError):
         return None
-    line = None
-    for node in ast.walk(tree):
-        targets: list[ast.expr] = []
-        if isinstance(node, ast.Assign):
-            targets = node.targets
-        elif isinstance(node, (ast.AnnAssign, ast.AugAssign)):
-            targets = [node.target]
-        if any(isinstance(t, ast.Name) and t.id == name for t in targets):
-            line = getattr(node, "lineno", None)
-    if line is None:
+    candidates = _assignments(tree, name)
+    if not candidates:
         return None
-    return Location(file=display_path(spec.origin), line=line)
+    live = getattr(settings, name, None)
+    chosen = candidates[-1]
+    for node in candidates:
+        assert node.value is not None
+        try:
+            code = compile(ast.Expression(node.value), filename, "eval")
+            value = eval(code, dict(vars(module)))  # the project's own settings
+        except Exception:  # an expression that cannot be re-evaluated
+            continue
+        if value == live:
+            chosen = node
+            break
+    line = chosen.lineno
+    expr: ast.expr | None = chosen.value
+    for key in keys:
+        if not isinstance(expr, ast.Dict):
+            break
+        for k, v in zip(expr.keys, expr.values, strict=True):
+            if isinstance(k, ast.Constant) and k.value == key:
+                line, expr = k.lineno, v
+                break
+        else:
+            break
+    return Location(file=display_path(filename), line=line)
+
+
+def _setting_keys(check_id: str) -> tuple[str, tuple[str, ...]] | None:
+    """Which setting (and which keys inside it) a deployment check is about."""
+    from django.conf import settings
+
+    from headroom.checks.deployment import FILE_CACHE
+
+    if check_id == "headroom.W001":
+        for alias, config in settings.CACHES.items():
+            if config.get("BACKEND") == FILE_CACHE:
+                return "CACHES", (alias, "BACKEND")
+    if check_id == "headroom.W003":
+        databases: dict[str, dict[str, Any]] = getattr(settings, "DATABASES", {})
+        for alias, config in databases.items():
+            if not config.get("CONN_MAX_AGE"):
+                return "DATABASES", (alias,)
+    simple = {
+        "headroom.W002": "DEBUG",
+        "headroom.W004": "LOGGING",
+        "headroom.W005": "EMAIL_BACKEND",
+    }
+    return (simple[check_id], ()) if check_id in simple else None
 
 
 def check_findings() -> list[Finding]:
@@ -57,14 +108,14 @@ def check_findings() -> list[Finding]:
     for message in checks.run_checks(tags=["headroom"], include_deployment_checks=True):
         if message.is_silenced() or not message.id:
             continue
-        setting = _CHECK_SETTING.get(message.id)
+        setting = _setting_keys(message.id)
         findings.append(
             Finding(
                 kind=message.id,
                 severity=_LEVEL_SEVERITY.get(message.level, "warning"),  # type: ignore[arg-type]
                 title=message.msg,
                 fix=message.hint or "",
-                location=setting_location(setting) if setting else None,
+                location=setting_location(*setting) if setting else None,
                 evidence={"check": message.id},
             )
         )
