@@ -197,3 +197,7 @@ def test_disabled_rules_are_not_reported() -> None:
     assert "HR101" not in {
         f.rule for f in lint(targets=["lintcases.0002"], disable=["HR101"]).findings
     }
+
+
+def test_unmanaged_models_have_no_table_to_break() -> None:
+    assert rules_in("0056_unmanaged_safe") == set()

@@ -115,7 +115,14 @@ class Context:
         return result
 
     def is_new(self, model_name: str, app_label: str | None = None) -> bool:
-        return (app_label or self.app_label, model_name.lower()) in self.new_tables
+        """Whether no running code can be hurt through this model's table: it is created in
+        this migration (or deploy), or Django does not manage it (unmanaged, proxy)."""
+        if (app_label or self.app_label, model_name.lower()) in self.new_tables:
+            return True
+        found = self.model(model_name, app_label)
+        if found is None:
+            return False
+        return found.options.get("managed", True) is False or bool(found.options.get("proxy"))
 
     def quote(self, name: str) -> str:
         return f"`{name}`" if self.vendor == "mysql" else f'"{name}"'

@@ -378,7 +378,7 @@ class Linter:
             migration_name=migration.name,
             operation_index=operation_index,
             file=self._display(path),
-            line=operation_line(path, line_index),
+            line=operation_line(path, line_index, len(migration.operations)),
             message=message,
             fix=spec["fix"].format_map(values),
             phase=phase,

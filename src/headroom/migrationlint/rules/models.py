@@ -108,7 +108,8 @@ def concurrent_index(ctx: Context) -> Iterator[Hit]:
 @judge("RemoveIndex")
 def remove_index(ctx: Context) -> Iterator[Hit]:
     op: Any = ctx.operation
-    ctx.mark("expand", f"remove index {op.name}")
+    if not _readded(ctx, "index", op.name):
+        ctx.mark("expand", f"remove index {op.name}")
     if ctx.is_new(op.model_name) or not ctx.postgres:
         return
     ctx.changes_schema(op.model_name)
@@ -175,12 +176,38 @@ def add_constraint_not_valid(ctx: Context) -> Iterator[Hit]:
     yield from ()
 
 
+def _readded(ctx: Context, kind: str, name: str) -> bool:
+    """Whether a later operation of the migration adds back an index/constraint named
+    ``name``: the pair is one change, judged when it is added."""
+    for later in ctx.migration.operations[ctx.index + 1 :]:
+        item = getattr(later, kind, None)
+        if item is not None and getattr(item, "name", None) == name:
+            return True
+    return False
+
+
 @judge("RemoveConstraint")
 def remove_constraint(ctx: Context) -> Iterator[Hit]:
     op: Any = ctx.operation
-    ctx.mark("expand", f"remove constraint {op.name}")
+    if not _readded(ctx, "constraint", op.name):
+        ctx.mark("expand", f"remove constraint {op.name}")
+    if ctx.is_new(op.model_name):
+        return
     ctx.changes_schema(op.model_name)
-    yield from ()
+    found = ctx.model(op.model_name)
+    constraint = (
+        next((c for c in (found.options.get("constraints") or ()) if c.name == op.name), None)
+        if found is not None
+        else None
+    )
+    index_backed = type(constraint).__name__ == "UniqueConstraint" and (
+        getattr(constraint, "condition", None) is not None or getattr(constraint, "expressions", ())
+    )
+    if ctx.postgres and index_backed:
+        # Django implements a conditional or expression unique constraint as a unique
+        # index, and removes it with a plain DROP INDEX.
+        values = ctx.base_values(op.model_name)
+        yield Hit("HR202", {**values, "index_name": op.name}, table=values["table"])
 
 
 def _together(ctx: Context, model_name: str, option: str) -> set[tuple[str, ...]]:

@@ -88,6 +88,14 @@ class Migration(migrations.Migration):
                 ("code", models.CharField(max_length=10)),
             ],
         ),
+        migrations.CreateModel(
+            name="External",
+            fields=[
+                ("id", models.BigAutoField(primary_key=True, serialize=False)),
+                ("code", models.CharField(max_length=10)),
+            ],
+            options={"managed": False, "db_table": "somebody_elses_table"},
+        ),
         # On a table created in the same migration nothing locks anybody: all silent.
         migrations.AddIndex(
             model_name="product", index=models.Index(fields=["f206"], name="prod_f206_new")
