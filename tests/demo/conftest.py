@@ -32,6 +32,16 @@ def _prepare(workdir: Path, fixed: bool) -> Iterator[DemoEnvironment]:
         yield demo
 
 
+@pytest.fixture(scope="session")
+def facts(demo_workdir: Path) -> dict[str, Any]:
+    """What each mode's Django process reports (``tests.demo.inside facts``), by mode."""
+    found = {}
+    for mode in ("planted", "fixed"):
+        for demo in _prepare(demo_workdir, fixed=mode == "fixed"):
+            found[mode] = inside(demo, "facts")
+    return found
+
+
 @pytest.fixture(scope="module")
 def planted(demo_workdir: Path) -> Iterator[DemoEnvironment]:
     yield from _prepare(demo_workdir, fixed=False)
@@ -59,8 +69,9 @@ def inside(demo: DemoEnvironment, command: str, *args: str, **env: str) -> Any:
 class Server:
     """gunicorn serving the demo, as ``headroom doctor`` starts it."""
 
-    def __init__(self, demo: DemoEnvironment) -> None:
+    def __init__(self, demo: DemoEnvironment, sessions: dict[str, str], **env: str) -> None:
         self.demo = demo
+        self.sessions = sessions
         with socket.socket() as probe:
             probe.bind(("127.0.0.1", 0))
             port = probe.getsockname()[1]
@@ -71,7 +82,7 @@ class Server:
         with self.log.open("w") as log:
             self.process = subprocess.Popen(
                 command,
-                env={**os.environ, **demo.env},
+                env={**os.environ, **demo.env, **env},
                 stdout=log,
                 stderr=subprocess.STDOUT,
             )
@@ -91,7 +102,7 @@ class Server:
         """A browser-like session, signed in as ``user`` if given."""
         session = requests.Session()
         if user:
-            session.cookies.set("sessionid", inside(self.demo, "login", user))
+            session.cookies.set("sessionid", self.sessions[user])
         return session
 
     def stop(self) -> None:
@@ -104,14 +115,14 @@ class Server:
 
 
 @pytest.fixture(scope="module")
-def planted_server(planted: DemoEnvironment) -> Iterator[Server]:
-    server = Server(planted)
+def planted_server(planted: DemoEnvironment, facts: dict[str, Any]) -> Iterator[Server]:
+    server = Server(planted, facts["planted"]["sessions"])
     yield server
     server.stop()
 
 
 @pytest.fixture(scope="module")
-def fixed_server(fixed: DemoEnvironment) -> Iterator[Server]:
-    server = Server(fixed)
+def fixed_server(fixed: DemoEnvironment, facts: dict[str, Any]) -> Iterator[Server]:
+    server = Server(fixed, facts["fixed"]["sessions"])
     yield server
     server.stop()

@@ -165,6 +165,23 @@ def migrate_legacy_sku(*flags: str) -> Any:
     }
 
 
+@command
+def facts() -> Any:
+    """Everything the read-only tests look at, in one process."""
+    scenario_list = scenarios()
+    price_list = next(s["path"] for s in scenario_list if s["path"].endswith(".csv"))
+    pages = ("/products/", "/products/?per_page=48", "/products/?per_page=96")
+    return {
+        "scenarios": scenario_list,
+        "routes": routes(),
+        "checks": checks(),
+        "order_search_plan": explain_order_search(),
+        "queries": {page: queries(page) for page in pages},
+        "price_list": chunks(price_list),
+        "sessions": {user: login(user) for user in ("demo-staff", "demo-customer")},
+    }
+
+
 def main(argv: list[str]) -> int:
     django.setup()
     name, *args = argv

@@ -8,12 +8,17 @@ from typing import Any
 import pytest
 import requests
 
-from tests.demo.conftest import Server, inside
+from tests.demo.conftest import Server
 
 
 @pytest.fixture(params=["planted", "fixed"], scope="module")
-def server(request: pytest.FixtureRequest) -> Server:
-    return request.getfixturevalue(f"{request.param}_server")  # type: ignore[no-any-return]
+def mode(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture(scope="module")
+def server(request: pytest.FixtureRequest, mode: str) -> Server:
+    return request.getfixturevalue(f"{mode}_server")  # type: ignore[no-any-return]
 
 
 def _load(server: Server, scenario: dict[str, Any]) -> requests.Response:
@@ -28,8 +33,10 @@ def _load(server: Server, scenario: dict[str, Any]) -> requests.Response:
     return session.get(url, timeout=30)
 
 
-def test_every_scenario_answers_200_for_its_user(server: Server) -> None:
-    scenarios = inside(server.demo, "scenarios")
+def test_every_scenario_answers_200_for_its_user(
+    server: Server, mode: str, facts: dict[str, Any]
+) -> None:
+    scenarios = facts[mode]["scenarios"]
     assert len(scenarios) >= 15
     for scenario in scenarios:
         response = _load(server, scenario)
@@ -41,8 +48,9 @@ def test_every_scenario_answers_200_for_its_user(server: Server) -> None:
             assert "Thank you for your order" in response.text, where
 
 
-def test_the_scenarios_cover_the_shop(planted_server: Server) -> None:
-    scenarios = inside(planted_server.demo, "scenarios")
+def test_the_scenarios_cover_the_shop(facts: dict[str, Any]) -> None:
+    scenarios = facts["planted"]["scenarios"]
+    assert scenarios == facts["fixed"]["scenarios"]
     paths = [s["path"] for s in scenarios]
     assert sum(p.startswith("/products/") for p in paths) >= 6
     assert sum(p.startswith("/categories/") and p.endswith("/") for p in paths) >= 2

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import re
 import sqlite3
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -15,9 +17,9 @@ from headroom.demo.environment import DemoEnvironment
 from tests.demo.conftest import Server, inside
 
 
-def test_planted_product_list_queries_per_product(planted: DemoEnvironment) -> None:
-    page_24 = inside(planted, "queries", "/products/")
-    page_48 = inside(planted, "queries", "/products/?per_page=48")
+def test_planted_product_list_queries_per_product(facts: dict[str, Any]) -> None:
+    page_24 = facts["planted"]["queries"]["/products/"]
+    page_48 = facts["planted"]["queries"]["/products/?per_page=48"]
     assert page_24["status"] == page_48["status"] == 200
     # Two more queries for every product shown: its category and its review count.
     assert page_48["queries"] - page_24["queries"] == 2 * 24
@@ -25,17 +27,17 @@ def test_planted_product_list_queries_per_product(planted: DemoEnvironment) -> N
 
 
 def test_fixed_product_list_runs_the_same_few_queries_for_any_page_size(
-    fixed: DemoEnvironment,
+    facts: dict[str, Any],
 ) -> None:
-    page_24 = inside(fixed, "queries", "/products/")
-    page_96 = inside(fixed, "queries", "/products/?per_page=96")
+    page_24 = facts["fixed"]["queries"]["/products/"]
+    page_96 = facts["fixed"]["queries"]["/products/?per_page=96"]
     assert page_24["status"] == page_96["status"] == 200
     assert page_24["queries"] == page_96["queries"] <= 3
 
 
-def _checkout(server: Server) -> tuple[float, str]:
+def _checkout(server: Server, scenarios: list[dict[str, Any]]) -> tuple[float, str]:
     """Place the load test's order; return the seconds the POST took and the order ref."""
-    scenario = next(s for s in inside(server.demo, "scenarios") if s.get("method") == "POST")
+    scenario = next(s for s in scenarios if s.get("method") == "POST")
     session = server.session()
     url = server.url + scenario["path"]
     session.get(url, timeout=30)
@@ -58,12 +60,12 @@ def _order(database: Path, reference: str) -> tuple[str, str]:
 
 
 def test_planted_checkout_waits_for_the_mail_server_and_the_payment_api(
-    planted_server: Server,
+    planted_server: Server, facts: dict[str, Any]
 ) -> None:
     demo = planted_server.demo
     demo.smtp.delay, demo.payment.delay = 1.0, 0.5
     mails, charges = len(demo.smtp.messages), len(demo.payment.charges)
-    elapsed, reference = _checkout(planted_server)
+    elapsed, reference = _checkout(planted_server, facts["planted"]["scenarios"])
     # The customer waited for both slow services.
     assert elapsed >= 1.5
     mail = demo.smtp.messages[mails]
@@ -76,12 +78,12 @@ def test_planted_checkout_waits_for_the_mail_server_and_the_payment_api(
 
 
 def test_fixed_checkout_answers_before_mail_and_payment_and_both_still_happen(
-    fixed_server: Server,
+    fixed_server: Server, facts: dict[str, Any]
 ) -> None:
     demo = fixed_server.demo
     demo.smtp.delay, demo.payment.delay = 2.0, 2.0
     mails, charges = len(demo.smtp.messages), len(demo.payment.charges)
-    elapsed, reference = _checkout(fixed_server)
+    elapsed, reference = _checkout(fixed_server, facts["fixed"]["scenarios"])
     assert elapsed < 1.5
     mail = demo.smtp.wait_for_messages(mails + 1, timeout=20)[mails]
     assert mail.message["Subject"] == f"Your order {reference}"
@@ -93,38 +95,35 @@ def test_fixed_checkout_answers_before_mail_and_payment_and_both_still_happen(
     assert _order(demo.database, reference) == ("paid", charge.id)
 
 
-def _price_list(demo: DemoEnvironment) -> list[str]:
-    path = next(s["path"] for s in inside(demo, "scenarios") if s["path"].endswith(".csv"))
-    answer = inside(demo, "chunks", path)
+def _price_list(facts: dict[str, Any], mode: str) -> list[str]:
+    answer = facts[mode]["price_list"]
     assert answer["status"] == 200
     return list(answer["chunks"])
 
 
-def test_planted_csv_export_streams_one_character_per_chunk(planted: DemoEnvironment) -> None:
-    chunks = _price_list(planted)
+def test_planted_csv_export_streams_one_character_per_chunk(facts: dict[str, Any]) -> None:
+    chunks = _price_list(facts, "planted")
     assert len(chunks) > 1000
     assert {len(chunk) for chunk in chunks} == {1}
     assert "".join(chunks).startswith("slug,name,price\r\n")
 
 
-def test_fixed_csv_export_streams_whole_lines(
-    planted: DemoEnvironment, fixed: DemoEnvironment
-) -> None:
-    chunks = _price_list(fixed)
+def test_fixed_csv_export_streams_whole_lines(facts: dict[str, Any]) -> None:
+    chunks = _price_list(facts, "fixed")
     assert chunks[0] == "slug,name,price\r\n"
     assert all(chunk.endswith("\r\n") and chunk.count("\r\n") == 1 for chunk in chunks)
     # The same file, in far fewer pieces.
-    assert "".join(chunks) == "".join(_price_list(planted))
+    assert "".join(chunks) == "".join(_price_list(facts, "planted"))
 
 
-def test_planted_order_search_reads_the_whole_orders_table(planted: DemoEnvironment) -> None:
-    plan = inside(planted, "explain-order-search")
+def test_planted_order_search_reads_the_whole_orders_table(facts: dict[str, Any]) -> None:
+    plan = facts["planted"]["order_search_plan"]
     assert "SCAN shop_order" in plan
     assert any("TEMP B-TREE FOR ORDER BY" in step for step in plan)
 
 
-def test_fixed_order_search_uses_the_index(fixed: DemoEnvironment) -> None:
-    plan = inside(fixed, "explain-order-search")
+def test_fixed_order_search_uses_the_index(facts: dict[str, Any]) -> None:
+    plan = facts["fixed"]["order_search_plan"]
     search = [step for step in plan if step.startswith("SEARCH shop_order ")]
     assert search == [
         "SEARCH shop_order USING INDEX shop_order_status_placed_idx (status=? AND placed_at>?)"
@@ -159,12 +158,9 @@ def test_fixed_migration_keeps_the_column_nullable_for_the_old_code(
     assert after["products"] == ["new", "old"]
 
 
-def test_the_settings_checks_flag_the_planted_cache_and_email_only(
-    planted: DemoEnvironment, fixed: DemoEnvironment
-) -> None:
-    planted_ids = inside(planted, "checks")
-    assert {"headroom.W001", "headroom.W005"} <= set(planted_ids)
-    assert inside(fixed, "checks") == []
+def test_the_settings_checks_flag_the_planted_cache_and_email_only(facts: dict[str, Any]) -> None:
+    assert {"headroom.W001", "headroom.W005"} <= set(facts["planted"]["checks"])
+    assert facts["fixed"]["checks"] == []
 
 
 @pytest.mark.parametrize("entry", PLANTED, ids=[p["key"] for p in PLANTED])
@@ -187,9 +183,61 @@ def test_every_planted_problem_is_marked_where_it_is(entry: dict[str, object]) -
     assert "timeout" not in text
 
 
-def test_planted_url_patterns_are_the_shops_routes(planted: DemoEnvironment) -> None:
-    routes = set(inside(planted, "routes"))
+def test_planted_url_patterns_are_the_shops_routes(facts: dict[str, Any]) -> None:
+    routes = set(facts["planted"]["routes"])
     for entry in PLANTED:
         assert entry["url_pattern"] is None or entry["url_pattern"] in routes, entry["key"]
     kinds = {p["kind"] for p in PLANTED}
     assert {"n_plus_one", "slow_query", "sync_email", "blocking_call", "tiny_chunks"} <= kinds
+
+
+def test_the_probe_reports_each_request_time_problem_at_its_marked_line(
+    planted: DemoEnvironment, facts: dict[str, Any], tmp_path: Path
+) -> None:
+    """What `headroom doctor` reads: the probe's capture records of the planted shop."""
+    spool = tmp_path / "spool"
+    scenarios = facts["planted"]["scenarios"]
+    server = Server(
+        planted,
+        facts["planted"]["sessions"],
+        HEADROOM_PROBE_MODE="capture",
+        HEADROOM_SPOOL_DIR=str(spool),
+    )
+    try:
+        session = server.session()
+        session.get(server.url + "/products/", timeout=30)
+        csv_path = next(s["path"] for s in scenarios if ".csv" in s["path"])
+        session.get(server.url + csv_path, timeout=30)
+        _checkout(server, scenarios)
+    finally:
+        server.stop()
+    records = [
+        json.loads(line) for path in spool.glob("*.jsonl") for line in path.read_text().splitlines()
+    ]
+    found: dict[str, set[tuple[str, int]]] = {}
+    for record in records:
+        for group in ("n_plus_one", "outbound", "emails"):
+            for event in record.get(group) or []:
+                where = event.get("template") or event["location"]
+                name = where.get("name") or where["file"]
+                found.setdefault(record["route"], set()).add((name, where["line"]))
+        if record["response"]["streaming"]:
+            found.setdefault(record["route"], set()).add(("chunks", record["response"]["chunks"]))
+
+    def reported(route: str, key: str) -> bool:
+        """Whether the probe reported something on ``route`` at ``key``'s marked line."""
+        path, line = locate(key)
+        # Files are shown relative to the working directory or their sys.path entry,
+        # templates by their name: compare the tail of the path.
+        tail = path.relative_to(DEMO_DIR.parents[1]).as_posix()
+        return any(
+            (tail.endswith(name) or name.endswith(tail)) and at == line
+            for name, at in found.get(route, ())
+        )
+
+    assert reported("products/", "n_plus_one_count")
+    assert reported("products/", "n_plus_one_category")
+    assert reported("checkout/", "blocking_call")
+    assert reported("checkout/", "sync_email")
+    [(_, chunks)] = found["categories/<slug:slug>/prices.csv"]
+    assert chunks > 1000
