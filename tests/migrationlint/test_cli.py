@@ -13,6 +13,9 @@ from headroom.cli import main
 pytestmark = pytest.mark.usefixtures("lintcases")
 
 SCHEMA = Path(__file__).parent / "schemas" / "sarif-schema-2.1.0.json"
+REPORT_SCHEMA = (
+    Path(__file__).resolve().parents[2] / "src/headroom/migrationlint/report.schema.json"
+)
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
@@ -105,6 +108,14 @@ def test_json_output(capsys: pytest.CaptureFixture[str]) -> None:
         }
     ]
     assert run(capsys, "lintcases.0047", "--json")[1] == out
+
+
+def test_json_output_validates_against_its_schema(capsys: pytest.CaptureFixture[str]) -> None:
+    schema = json.loads(REPORT_SCHEMA.read_text())
+    jsonschema.Draft202012Validator.check_schema(schema)
+    for target in ("lintcases", "lintcases.0050_suppressed", "lintcases.0001"):
+        _code, out, _err = run(capsys, target, "--format", "json")
+        jsonschema.validate(json.loads(out), schema)
 
 
 def test_sarif_output_validates_against_the_2_1_0_schema(
