@@ -94,15 +94,21 @@ def deserialize_message(data: dict[str, Any]) -> EmailMultiAlternatives:
     return message
 
 
-def deliver_messages(messages: Sequence[EmailMessage]) -> int:
-    """Send ``messages`` now through ``HEADROOM["OFFLOAD_EMAIL_BACKEND"]``; errors raise."""
-    if conf.OFFLOAD_EMAIL_BACKEND == QUEUED_BACKEND:
+def sending_backend() -> str:
+    """``HEADROOM["OFFLOAD_EMAIL_BACKEND"]``, refused when it is the queued backend itself."""
+    backend = conf.OFFLOAD_EMAIL_BACKEND
+    if backend == QUEUED_BACKEND:
         raise ImproperlyConfigured(
             "HEADROOM['OFFLOAD_EMAIL_BACKEND'] names the queued backend itself, so mail would "
             "be queued forever. Name the backend that really sends, e.g. "
             "'django.core.mail.backends.smtp.EmailBackend'."
         )
-    connection = get_connection(conf.OFFLOAD_EMAIL_BACKEND, fail_silently=False)
+    return backend
+
+
+def deliver_messages(messages: Sequence[EmailMessage]) -> int:
+    """Send ``messages`` now through ``HEADROOM["OFFLOAD_EMAIL_BACKEND"]``; errors raise."""
+    connection = get_connection(sending_backend(), fail_silently=False)
     return connection.send_messages(list(messages)) or 0
 
 
@@ -117,8 +123,7 @@ class QueuedEmailBackend(BaseEmailBackend):
     def send_messages(self, email_messages: Sequence[EmailMessage]) -> int:
         from headroom.offload.executors import get_executor
 
-        if conf.OFFLOAD_EMAIL_BACKEND == QUEUED_BACKEND:
-            deliver_messages([])  # raises the configuration error
+        sending_backend()  # a misconfiguration fails here, in the caller
         executor = get_executor()
         queued = 0
         for message in email_messages:
