@@ -34,6 +34,30 @@ class Hit:
     whole: bool = False
 
 
+class Deferred:
+    """A template value computed only if a template uses it (serialising a field is the
+    costliest part of building a finding, and many findings never print every value)."""
+
+    def __init__(self, func: Any, *args: Any, **kwargs: Any) -> None:
+        self._call = (func, args, kwargs)
+        self._value: str | None = None
+
+    def __str__(self) -> str:
+        if self._value is None:
+            func, args, kwargs = self._call
+            self._value = str(func(*args, **kwargs))
+        return self._value
+
+    def __format__(self, spec: str) -> str:
+        return format(str(self), spec)
+
+    def __eq__(self, other: object) -> bool:
+        return str(self) == (str(other) if isinstance(other, Deferred) else other)
+
+    def __hash__(self) -> int:
+        return hash(str(self))
+
+
 @dataclass
 class MigrationTrack:
     """What the operations of one migration did so far, for the migration-level rules."""
@@ -155,9 +179,9 @@ class Context:
             "field": name,
             "column": column,
             "column_sql": self.quote(column),
-            "field_code": serialize_field(fld),
-            "field_code_nullable": serialize_field(fld, null=True),
-            "column_type": self.column_type(fld),
+            "field_code": Deferred(serialize_field, fld),
+            "field_code_nullable": Deferred(serialize_field, fld, null=True),
+            "column_type": Deferred(self.column_type, fld),
         }
 
     def column_type(self, fld: models.Field[Any, Any]) -> str:

@@ -195,13 +195,11 @@ def remove_constraint(ctx: Context) -> Iterator[Hit]:
         return
     ctx.changes_schema(op.model_name)
     found = ctx.model(op.model_name)
-    constraint = (
-        next((c for c in (found.options.get("constraints") or ()) if c.name == op.name), None)
-        if found is not None
-        else None
-    )
-    index_backed = type(constraint).__name__ == "UniqueConstraint" and (
-        getattr(constraint, "condition", None) is not None or getattr(constraint, "expressions", ())
+    constraints: list[Any] = list(found.options.get("constraints") or ()) if found else []
+    constraint = next((c for c in constraints if c.name == op.name), None)
+    index_backed = type(constraint).__name__ == "UniqueConstraint" and bool(
+        getattr(constraint, "condition", None) is not None
+        or getattr(constraint, "expressions", None)
     )
     if ctx.postgres and index_backed:
         # Django implements a conditional or expression unique constraint as a unique
