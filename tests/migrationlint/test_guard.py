@@ -131,3 +131,12 @@ def test_guard_lints_a_plan_once_per_run() -> None:
     guard(plan=[], using="default")
     assert guard.done
     guard(plan=[("never looked at", False)], using="default")  # second app: no work
+
+
+@pytest.mark.django_db
+def test_test_databases_are_never_guarded() -> None:
+    from headroom.migrationlint.guard import _nothing_to_protect
+
+    # pytest-django (like Django's test runner) migrates a test database, perhaps kept from
+    # an earlier run: no old code runs against it.
+    assert _nothing_to_protect("default")

@@ -8,9 +8,8 @@ taken into account) and before it runs the first operation, and passes that plan
 receivers; raising ``CommandError`` there stops the command cleanly, nothing applied. So the
 guard judges exactly what is about to run without re-implementing how migrate plans.
 
-The guard only runs inside that command, never on ``call_command("migrate")`` from elsewhere
-unless it goes through the same command class, and it lets a database with no migration
-applied yet (a fresh or test database: no old code runs against it) through unlinted.
+It lets a database with no migration applied yet, and a test database (pytest-django's
+``--reuse-db``, Django's ``--keepdb``), through unlinted: no old code runs against them.
 """
 
 from __future__ import annotations
@@ -28,11 +27,19 @@ ALLOW_HINT = (
 )
 
 
-def _database_is_fresh(alias: str) -> bool:
+def _nothing_to_protect(alias: str) -> bool:
+    """A new database (no migration applied yet) or a test database: no old code runs
+    against it, so there is nothing a migration could break for anyone."""
     from django.db import connections
+    from django.db.backends.base.creation import TEST_DATABASE_PREFIX
     from django.db.migrations.recorder import MigrationRecorder
 
-    recorder = MigrationRecorder(connections[alias])
+    connection = connections[alias]
+    name = str(connection.settings_dict.get("NAME") or "")
+    test_name = connection.settings_dict.get("TEST", {}).get("NAME")
+    if (test_name and name == str(test_name)) or name.startswith(TEST_DATABASE_PREFIX):
+        return True
+    recorder = MigrationRecorder(connection)
     return not recorder.has_table() or not recorder.applied_migrations()
 
 
@@ -41,7 +48,7 @@ def blocking_findings(plan: list[tuple[Any, bool]], alias: str) -> list[Any]:
     from headroom.migrationlint import lint
 
     targets = [f"{m.app_label}.{m.name}" for m, backwards in plan if not backwards]
-    if not targets or _database_is_fresh(alias):
+    if not targets or _nothing_to_protect(alias):
         return []
     result = lint(targets=targets, database=alias)
     return result.errors
