@@ -166,6 +166,21 @@ def migrate_legacy_sku(*flags: str) -> Any:
 
 
 @command
+def pending_model_changes() -> Any:
+    """``makemigrations --check``: whether the models differ from the mode's migrations."""
+    import io
+
+    from django.core.management import call_command
+
+    out = io.StringIO()
+    try:
+        call_command("makemigrations", "--check", "--dry-run", stdout=out)
+    except SystemExit:
+        return out.getvalue()
+    return None
+
+
+@command
 def facts() -> Any:
     """Everything the read-only tests look at, in one process."""
     scenario_list = scenarios()
@@ -175,6 +190,7 @@ def facts() -> Any:
         "scenarios": scenario_list,
         "routes": routes(),
         "checks": checks(),
+        "pending_model_changes": pending_model_changes(),
         "order_search_plan": explain_order_search(),
         "queries": {page: queries(page) for page in pages},
         "price_list": chunks(price_list),

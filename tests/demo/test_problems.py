@@ -158,6 +158,12 @@ def test_fixed_migration_keeps_the_column_nullable_for_the_old_code(
     assert after["products"] == ["new", "old"]
 
 
+def test_each_mode_has_migrations_for_its_models(facts: dict[str, Any]) -> None:
+    # The fixed mode's index lives in its own migrations package, the planted one has none.
+    assert facts["planted"]["pending_model_changes"] is None
+    assert facts["fixed"]["pending_model_changes"] is None
+
+
 def test_the_settings_checks_flag_the_planted_cache_and_email_only(facts: dict[str, Any]) -> None:
     assert {"headroom.W001", "headroom.W005"} <= set(facts["planted"]["checks"])
     assert facts["fixed"]["checks"] == []

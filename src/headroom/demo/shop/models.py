@@ -6,9 +6,7 @@ from django.conf import settings
 from django.db import models
 from django.urls import reverse
 
-
-def _fixed() -> bool:
-    return bool(getattr(settings, "HEADROOM_DEMO_FIXED", False))
+from headroom.demo.shop import fixed_mode
 
 
 class Category(models.Model):
@@ -84,7 +82,7 @@ class Order(models.Model):
         # newest first). Planted: none, so the search reads the whole table.
         indexes = (
             [models.Index(fields=["status", "placed_at"], name="shop_order_status_placed_idx")]
-            if _fixed()
+            if fixed_mode()
             else []
         )
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import requests
 from django.conf import settings
 
+from headroom.demo.shop import fixed_mode
 from headroom.demo.shop.models import Order
 
 #: (connect, read) seconds: a provider that does not answer must not hold a worker forever.
@@ -15,7 +16,7 @@ def charge(order: Order) -> str:
     """Charge ``order.total``; returns the provider's charge id. Raises on failure."""
     url: str = getattr(settings, "HEADROOM_DEMO_PAYMENT_URL", "")
     payload = {"order": order.reference, "amount": str(order.total), "currency": "GBP"}
-    if getattr(settings, "HEADROOM_DEMO_FIXED", False):
+    if fixed_mode():
         # A timeout, and the order reference as idempotency key: a retried charge (the
         # background task retries) is not taken twice.
         headers = {"Idempotency-Key": order.reference}

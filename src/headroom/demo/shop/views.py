@@ -14,7 +14,6 @@ from collections.abc import Iterator
 from functools import partial
 from typing import Any
 
-from django.conf import settings
 from django.contrib.admin.views.decorators import staff_member_required
 from django.contrib.auth.decorators import login_required
 from django.core.cache import cache
@@ -29,17 +28,13 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
-from headroom.demo.shop import payments
+from headroom.demo.shop import fixed_mode, payments
 from headroom.demo.shop.forms import CheckoutForm, OrderSearchForm
 from headroom.demo.shop.models import Category, Customer, Order, OrderItem, Product, Review
 from headroom.offload import submit
 
 PER_PAGE = 24
 PER_PAGE_CHOICES = (24, 48, 96)
-
-
-def _fixed() -> bool:
-    return bool(getattr(settings, "HEADROOM_DEMO_FIXED", False))
 
 
 def _page(request: HttpRequest, items: QuerySet[Any], per_page: int = PER_PAGE) -> Page[Any]:
@@ -75,7 +70,7 @@ def _per_page(request: HttpRequest) -> int:
 def product_list(request: HttpRequest) -> HttpResponse:
     per_page = _per_page(request)
     products: QuerySet[Any]
-    if _fixed():
+    if fixed_mode():
         # Fixed: the category joined in and the reviews counted by the database: two queries
         # for any page size. The count is a correlated subquery, so it runs for the page's
         # rows only; annotate(review_count=Count("reviews")) would group the whole table
@@ -86,7 +81,7 @@ def product_list(request: HttpRequest) -> HttpResponse:
     else:
         products = Product.objects.all()
     page = _page(request, products.order_by("-id"), per_page)
-    if not _fixed():
+    if not fixed_mode():
         for item in page:
             item.review_count = item.reviews.count()  # headroom-demo: planted n_plus_one_count
     return render(
@@ -138,7 +133,7 @@ def price_list_csv(request: HttpRequest, slug: str) -> StreamingHttpResponse:
         "Content-Type": "text/csv; charset=utf-8",
         "Content-Disposition": f'attachment; filename="{category.slug}-prices.csv"',
     }
-    if _fixed():
+    if fixed_mode():
         # Fixed: a generator of whole lines; each is one chunk on the wire.
         writer = csv.writer(_Echo())
         lines: Iterator[str] = (
@@ -177,7 +172,7 @@ def _place_order(data: dict[str, Any]) -> Order:
         OrderItem.objects.create(
             order=order, product=product, quantity=quantity, unit_price=product.price
         )
-        if _fixed():
+        if fixed_mode():
             # Fixed: the order stays pending; a background task charges it (with a timeout)
             # once this transaction has committed.
             task = "headroom.demo.shop.payments.capture_payment"
@@ -191,7 +186,7 @@ def checkout(request: HttpRequest) -> HttpResponse:
         form = CheckoutForm(request.POST)
         if form.is_valid():
             order = _place_order(form.cleaned_data)
-            if not _fixed():
+            if not fixed_mode():
                 order.payment_reference = payments.charge(order)
                 order.status = Order.Status.PAID
                 order.save(update_fields=["payment_reference", "status"])
