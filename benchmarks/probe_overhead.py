@@ -1,6 +1,6 @@
 """How much the probe costs a real server: bare Django vs the probe vs two well-known tools.
 
-    python benchmarks/probe_overhead.py            # about 4 minutes on 2 cores
+    python benchmarks/probe_overhead.py            # about 4 minutes
 
 Serves one page (20 queries and a template, benchmarks/probe_site/) with gunicorn (one sync
 worker) and loads it with wrk, for four variants in one run:
@@ -10,8 +10,9 @@ worker) and loads it with wrk, for four variants in one run:
     prometheus  + django-prometheus middleware and its instrumented database backend
     silk        + django-silk's middleware
 
-The variants run in interleaved rounds (the order rotates each round) and medians are
-reported, because a small machine's throughput is noisy. The steadier figure is the
+All four servers start once; then the variants are loaded in turn, in many short
+interleaved rounds (the order rotates each round), and medians are reported, because a small
+shared machine's throughput is noisy. The steadier figure is the
 worker's CPU time per request: utime+stime of the gunicorn worker from /proc, divided by the
 requests wrk completed. The last line is the probe's throughput as a ratio to bare.
 
@@ -182,9 +183,9 @@ def check_variant(variant: str, server: Server) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--seconds", type=int, default=6, help="measured wrk run")
-    parser.add_argument("--warmup", type=int, default=2, help="unmeasured wrk run")
+    parser.add_argument("--rounds", type=int, default=15)
+    parser.add_argument("--seconds", type=int, default=3, help="measured wrk run")
+    parser.add_argument("--warmup", type=int, default=3, help="unmeasured wrk run")
     parser.add_argument("--connections", type=int, default=4)
     parser.add_argument("--variants", default=",".join(VARIANTS))
     args = parser.parse_args(argv)
@@ -206,30 +207,33 @@ def main(argv: list[str] | None = None) -> int:
     cpu_ms: dict[str, list[float]] = {v: [] for v in variants}
     print(
         f"{args.rounds} rounds x {len(variants)} variants; wrk -t1 -c{args.connections} "
-        f"-d{args.seconds:g}s after {args.warmup:g}s warm-up; 1 gunicorn sync worker; "
-        f"{os.cpu_count()} CPUs",
+        f"-d{args.seconds}s per variant per round, after a {args.warmup}s warm-up; "
+        f"one gunicorn sync worker per variant; {os.cpu_count()} CPUs",
         flush=True,
     )
+    servers: dict[str, Server] = {}
     try:
+        for variant in variants:
+            servers[variant] = Server(python, variant, dbs[variant])
+            check_variant(variant, servers[variant])
+            wrk(servers[variant].port, args.warmup, args.connections)
         for round_number in range(args.rounds):
+            # All servers stay up (idle when not loaded); the order rotates every round so
+            # that drift in the machine's speed falls on every variant alike.
             shift = round_number % len(variants)
-            order = variants[shift:] + variants[:shift]
             line = []
-            for variant in order:
-                server = Server(python, variant, dbs[variant])
-                try:
-                    check_variant(variant, server)
-                    wrk(server.port, args.warmup, args.connections)
-                    cpu_before = cpu_seconds(server.worker)
-                    requests, elapsed = wrk(server.port, args.seconds, args.connections)
-                    cpu_after = cpu_seconds(server.worker)
-                finally:
-                    server.stop()
+            for variant in variants[shift:] + variants[:shift]:
+                server = servers[variant]
+                cpu_before = cpu_seconds(server.worker)
+                requests, elapsed = wrk(server.port, args.seconds, args.connections)
+                cpu_after = cpu_seconds(server.worker)
                 rps[variant].append(requests / elapsed)
                 cpu_ms[variant].append((cpu_after - cpu_before) * 1000.0 / requests)
                 line.append(f"{variant} {requests / elapsed:.0f}/s")
             print(f"round {round_number + 1}: " + ", ".join(line), flush=True)
     finally:
+        for server in servers.values():
+            server.stop()
         shutil.rmtree(work, ignore_errors=True)
 
     bare_rps = statistics.median(rps["bare"])
@@ -245,14 +249,16 @@ def main(argv: list[str] | None = None) -> int:
         )
     if "probe" in variants:
         per_round = [p / b for p, b in zip(rps["probe"], rps["bare"], strict=True)]
+        cpu_round = [p / b for p, b in zip(cpu_ms["probe"], cpu_ms["bare"], strict=True)]
         extra_cpu_us = (statistics.median(cpu_ms["probe"]) - bare_cpu) * 1000.0
         print(
-            f"\nprobe CPU per request: {extra_cpu_us:+.0f} us over bare; per-round throughput "
-            f"ratios: {', '.join(f'{r:.3f}' for r in per_round)}"
+            f"\nprobe: {extra_cpu_us:+.0f} us CPU per request over bare (median CPU ratio per "
+            f"round {statistics.median(cpu_round):.3f}x); throughput ratio per round: "
+            f"{', '.join(f'{r:.2f}' for r in per_round)}"
         )
         print(
-            f"probe (production mode) throughput vs bare Django: "
-            f"{statistics.median(rps['probe']) / bare_rps:.3f}x"
+            "probe (production mode) throughput vs bare Django, median of per-round ratios: "
+            f"{statistics.median(per_round):.3f}x"
         )
     return 0
 
