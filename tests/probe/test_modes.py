@@ -145,6 +145,8 @@ ITEMS: dict[str, dict[str, Any]] = {
         "sql": str,
         "params": (list, dict, type(None)),
         "many": bool,
+        "location": OPTIONAL_LOCATION,
+        "template": OPTIONAL_LOCATION,
     },
     "n_plus_one[]": {
         "alias": str,

@@ -23,6 +23,21 @@ def test_raw_cursor_sql_is_captured_with_its_parameters(
     assert query["count"] == 1
     assert query["rows"] is None  # sqlite3 does not report rows for SELECT
     assert query["many"] is False
+    assert query["location"]["function"] == "raw_count"
+    assert query["location"]["line"] == line_of('cursor.execute("SELECT COUNT(*) FROM')
+    assert query["template"] is None
+
+
+def test_capture_mode_locates_every_statement(
+    client: Client, capture: Capture, shop: list[Product]
+) -> None:
+    client.get("/pages/products/")
+
+    located = {q["count"]: (q["location"], q["template"]) for q in capture.last()["queries"]}
+    # The product list is evaluated by the template's {% for %}; each category by line 4.
+    assert located[1][1] == {"name": "testapp/products.html", "line": 2}
+    assert located[8][1] == {"name": "testapp/products.html", "line": 4}
+    assert located[8][0]["function"] == "products_page"
 
 
 def test_repeated_statements_are_grouped_by_fingerprint(

@@ -122,7 +122,10 @@ class ProbeMiddleware:
             if not _installed:
                 install()
             state = RequestState(
-                request_id_for(request), settings.N_PLUS_ONE_THRESHOLD, settings.SLOW_QUERY_MS
+                request_id_for(request),
+                settings.N_PLUS_ONE_THRESHOLD,
+                settings.SLOW_QUERY_MS,
+                locate_queries=settings.PROBE_MODE == "capture",
             )
             return state, settings
         except Exception:

@@ -66,6 +66,8 @@ def record_query(
     if stats is None:
         # executemany's parameters may be a one-shot iterator: never read them.
         stats = state.queries[key] = QueryStats(sql, None if many else params, many)
+        if state.locate_queries:
+            stats.location, stats.template = stacks.locate(sys._getframe(1))
     stats.count += 1
     stats.time += elapsed
     if elapsed > stats.max:
@@ -80,7 +82,7 @@ def record_query(
     if stats.count == state.threshold:
         record_n_plus_one(state, key)
     if elapsed > state.slow_query_s:
-        frame = sys._getframe(1)
+        location, template = stacks.locate(sys._getframe(1))
         state.slow_queries.append(
             {
                 "alias": alias,
@@ -88,8 +90,8 @@ def record_query(
                 "sql": sql,
                 "params": None if many else params,
                 "time_ms": elapsed * 1000.0,
-                "location": stacks.project_location(frame),
-                "template": stacks.template_location(frame),
+                "location": location,
+                "template": template,
             }
         )
 
@@ -99,6 +101,7 @@ def record_n_plus_one(state: RequestState, key: tuple[str, str]) -> None:
     alias, fingerprint = key
     frame = sys._getframe(1)
     table, column_table, column = sql_module.filtered_column(fingerprint)
+    location, template = stacks.locate(frame)
     found = stacks.relation_from_frames(frame) or stacks.relation_from_schema(column_table, column)
     state.n_plus_one[key] = {
         "alias": alias,
@@ -107,8 +110,8 @@ def record_n_plus_one(state: RequestState, key: tuple[str, str]) -> None:
         "fix": found[1] if found else None,
         "table": table,
         "column": column,
-        "location": stacks.project_location(frame),
-        "template": stacks.template_location(frame),
+        "location": location,
+        "template": template,
     }
 
 

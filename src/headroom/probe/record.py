@@ -62,6 +62,11 @@ def build_record(done: Finished, n1: list[dict[str, Any]]) -> dict[str, Any]:
                 "sql": stats.sql,
                 "params": spool.jsonable(stats.params),
                 "many": stats.many,
+                **(
+                    {"location": stats.location, "template": stats.template}
+                    if state.locate_queries
+                    else {}
+                ),
             }
             for (alias, fingerprint), stats in state.queries.items()
         ],

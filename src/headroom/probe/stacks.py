@@ -69,6 +69,21 @@ def template_location(frame: FrameType | None) -> Location | None:
     return None
 
 
+def locate(frame: FrameType | None) -> tuple[Location | None, Location | None]:
+    """``(project_location, template_location)`` of ``frame``, in one walk of the stack."""
+    codes = _template_codes()
+    location: Location | None = None
+    template: Location | None = None
+    while frame is not None and (location is None or template is None):
+        code = frame.f_code
+        if location is None and is_project_file(code.co_filename):
+            location = location_of(frame)
+        if template is None and code in codes:
+            template = template_location(frame)
+        frame = frame.f_back
+    return location, template
+
+
 _RELATED_FILES = (
     os.path.join("django", "db", "models", "fields", "related_descriptors.py"),
     os.path.join("django", "db", "models", "manager.py"),

@@ -20,9 +20,12 @@ logger = logging.getLogger("headroom.probe")
 class QueryStats:
     """Every execution of one fingerprint on one database alias during a request."""
 
-    __slots__ = ("count", "many", "max", "params", "rows", "sql", "time")
+    __slots__ = ("count", "location", "many", "max", "params", "rows", "sql", "template", "time")
 
     def __init__(self, sql: str, params: Any, many: bool) -> None:
+        #: Where the first execution came from (capture mode only).
+        self.location: dict[str, Any] | None = None
+        self.template: dict[str, Any] | None = None
         self.count = 0
         self.time = 0.0
         self.max = 0.0
@@ -39,6 +42,7 @@ class RequestState:
         "db_count",
         "db_time",
         "emails",
+        "locate_queries",
         "mail_depth",
         "n_plus_one",
         "outbound",
@@ -52,8 +56,17 @@ class RequestState:
         "threshold",
     )
 
-    def __init__(self, request_id: str, threshold: int, slow_query_ms: float) -> None:
+    def __init__(
+        self,
+        request_id: str,
+        threshold: int,
+        slow_query_ms: float,
+        locate_queries: bool = False,
+    ) -> None:
         self.request_id = request_id
+        #: Walk the stack for the first execution of each statement (capture mode): the
+        #: doctor then knows where every statement comes from, not only the slow ones.
+        self.locate_queries = locate_queries
         self.start = time.time()
         self.started = time.perf_counter()
         self.threshold = threshold
