@@ -61,3 +61,24 @@ def test_nothing_breaks_when_the_largest_step_holds() -> None:
     )
     assert head["rps_at_slo"] == 20.0
     assert head["first_to_break"] is None
+
+
+def test_saturation_names_the_slowest_pattern_without_calling_it_broken() -> None:
+    steps = [
+        step(1, 100.0, {"GET /": t(20), "GET /admin/": t(90)}, []),
+        step(2, 150.0, {"GET /": t(25), "GET /admin/": t(120)}, []),
+        step(4, 140.0, {"GET /": t(50), "GET /admin/": t(300)}, []),
+    ]
+    head = headline(
+        steps=steps,
+        stopped_because="throughput",
+        slo_p95_ms=500,
+        max_error_rate=0.01,
+        target_patterns={"GET /": "/", "GET /admin/": "/admin/"},
+        routes={},
+        findings=[],
+    )
+    assert head["rps_at_slo"] == 150.0
+    assert head["first_to_break"] is None
+    assert head["saturated_at_users"] == 4
+    assert head["slowest"]["url_pattern"] == "/admin/"

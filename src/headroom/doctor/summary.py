@@ -63,6 +63,8 @@ def headline(
         "stopped_because": stopped_because,
         "stopped_because_text": STOP_REASONS.get(stopped_because, stopped_because),
         "first_to_break": None,
+        "saturated_at_users": None,
+        "slowest": None,
     }
     if not steps or stopped_because in ("max_users", "interrupted"):
         return result
@@ -74,15 +76,31 @@ def headline(
         name = max(targets, key=lambda n: targets[n]["error_rate"])
     else:
         name = max(targets, key=lambda n: targets[n]["p95_ms"])
-    stats = targets[name]
+    entry = _target_entry(name, last, target_patterns, routes, findings)
+    if stopped_because == "throughput":
+        # Saturated before anything broke: name the slowest pattern, not a breaker.
+        result["saturated_at_users"] = last["users"]
+        result["slowest"] = entry
+    else:
+        result["first_to_break"] = entry
+    return result
+
+
+def _target_entry(
+    name: str,
+    step: dict[str, Any],
+    target_patterns: dict[str, str],
+    routes: dict[str, RouteSummary],
+    findings: list[Finding],
+) -> dict[str, Any]:
+    stats = step["targets"][name]
     pattern = target_patterns.get(name, name.split(" ", 1)[-1])
     related = sorted((f for f in findings if f.url_pattern == pattern), key=lambda f: f.sort_key())
-    result["first_to_break"] = {
+    return {
         "url_pattern": pattern,
         "target": name,
-        "users": last["users"],
+        "users": step["users"],
         "p95_ms": round(stats["p95_ms"], 1),
         "error_rate": round(stats["error_rate"], 4),
         "reason": _why(routes.get(pattern), related),
     }
-    return result

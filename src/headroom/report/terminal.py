@@ -22,17 +22,28 @@ def where(finding: dict[str, Any]) -> str:
     return text
 
 
+def users(count: int) -> str:
+    return f"{count} concurrent user{'s' if count != 1 else ''}"
+
+
 def render(report: dict[str, Any], console: Console, *, max_findings: int = 20) -> None:
     head = report["headroom"]
     lines = [
         f"[bold]{head['rps_at_slo']:.1f} requests/s[/] sustained within the SLO "
-        f"(p95 <= {head['slo_p95_ms']:.0f} ms), at {head['users_at_slo']} concurrent users."
+        f"(p95 <= {head['slo_p95_ms']:.0f} ms), at {users(head['users_at_slo'])}."
     ]
     first = head.get("first_to_break")
     if first:
         lines.append(
-            f"First to break: [bold]{escape(first['target'])}[/] at {first['users']} users, "
-            f"p95 {first['p95_ms']:.0f} ms. {escape(first['reason'])}"
+            f"First to break: [bold]{escape(first['target'])}[/] at {users(first['users'])}, "
+            f"p95 {first['p95_ms']:.0f} ms: {escape(first['reason'])}."
+        )
+    slowest = head.get("slowest")
+    if slowest:
+        lines.append(
+            f"Saturated at {users(slowest['users'])} before any URL pattern broke the SLO. "
+            f"Slowest: [bold]{escape(slowest['target'])}[/], p95 {slowest['p95_ms']:.0f} ms: "
+            f"{escape(slowest['reason'])}."
         )
     lines.append(f"[dim]Stopped because {escape(head['stopped_because_text'])}.[/]")
     console.print(Panel("\n".join(lines), title="headroom", expand=False))
