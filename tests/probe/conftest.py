@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from pytest_django.fixtures import Settings as SettingsWrapper
 
-from headroom.probe import aggregates, spool, sql, state
+from headroom.probe import aggregates, queries, spool, sql, state
 from tests.testapp.models import Category, Product, Review, Tag
 
 
@@ -52,6 +52,7 @@ def fresh_probe() -> Iterator[None]:
     aggregates.reset()
     state.reset_errors()
     sql.clear_cache()
+    queries.forget_locations()
     yield
     spool.close()
 

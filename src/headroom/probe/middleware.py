@@ -126,6 +126,7 @@ class ProbeMiddleware:
                 settings.N_PLUS_ONE_THRESHOLD,
                 settings.SLOW_QUERY_MS,
                 locate_queries=settings.PROBE_MODE == "capture",
+                request=request,
             )
             return state, settings
         except Exception:

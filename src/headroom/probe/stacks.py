@@ -16,6 +16,7 @@ from headroom.project import display_path, is_project_file
 Location = dict[str, Any]
 
 _render_annotated_codes: frozenset[CodeType] | None = None
+_handler_codes: frozenset[CodeType] | None = None
 
 
 def _template_codes() -> frozenset[CodeType]:
@@ -28,6 +29,20 @@ def _template_codes() -> frozenset[CodeType]:
             {base.Node.render_annotated.__code__, base.TextNode.render_annotated.__code__}
         )
     return _render_annotated_codes
+
+
+def _view_caller_codes() -> frozenset[CodeType]:
+    """The code objects of the Django handler methods that call views: no template is
+    rendered outside them, so a walk looking for one can stop there."""
+    global _handler_codes
+    if _handler_codes is None:
+        from django.core.handlers.base import BaseHandler
+
+        names = ("_get_response", "_get_response_async")
+        _handler_codes = frozenset(
+            getattr(BaseHandler, name).__code__ for name in names if hasattr(BaseHandler, name)
+        )
+    return _handler_codes
 
 
 _COMPREHENSIONS = frozenset({"<listcomp>", "<dictcomp>", "<setcomp>"})
@@ -71,16 +86,23 @@ def template_location(frame: FrameType | None) -> Location | None:
 
 def locate(frame: FrameType | None) -> tuple[Location | None, Location | None]:
     """``(project_location, template_location)`` of ``frame``, in one walk of the stack."""
-    codes = _template_codes()
+    templates = _template_codes()
+    stop = _view_caller_codes()
     location: Location | None = None
     template: Location | None = None
-    while frame is not None and (location is None or template is None):
+    while frame is not None:
         code = frame.f_code
         if location is None and is_project_file(code.co_filename):
             location = location_of(frame)
-        if template is None and code in codes:
+        if code in templates:
             template = template_location(frame)
+            if template is not None:
+                break  # the innermost template node; the view is further out
+        if location is not None and code in stop:
+            break  # past the view: no template can be rendering further out
         frame = frame.f_back
+    if location is None and frame is not None:
+        location = project_location(frame)
     return location, template
 
 

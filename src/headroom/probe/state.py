@@ -48,6 +48,7 @@ class RequestState:
         "outbound",
         "probe_errors",
         "queries",
+        "request",
         "request_id",
         "slow_queries",
         "slow_query_s",
@@ -62,8 +63,11 @@ class RequestState:
         threshold: int,
         slow_query_ms: float,
         locate_queries: bool = False,
+        request: Any = None,
     ) -> None:
         self.request_id = request_id
+        #: The HttpRequest, for its ``resolver_match`` once the URL is resolved.
+        self.request = request
         #: Walk the stack for the first execution of each statement (capture mode): the
         #: doctor then knows where every statement comes from, not only the slow ones.
         self.locate_queries = locate_queries
