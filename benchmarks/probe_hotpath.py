@@ -118,6 +118,29 @@ def main() -> int:
             probe_times.append(per_request(probe_app))
         bare_request, probe_request = min(bare_times), min(probe_times)
 
+        # The fixed cost per request: the middleware around a view that does nothing.
+        from django.http import HttpResponse
+        from django.test import RequestFactory
+
+        from headroom.probe import ProbeMiddleware
+
+        body = b"x" * 20000
+
+        def nothing(request: Any) -> HttpResponse:
+            return HttpResponse(body)
+
+        middleware = ProbeMiddleware(nothing)
+        requests = [RequestFactory().get("/") for _ in range(5000)]
+
+        def per_call(handler: Callable[[Any], Any]) -> float:
+            started = time.perf_counter()
+            for request in requests:
+                handler(request)
+            return (time.perf_counter() - started) / len(requests) * 1e6
+
+        fixed_bare = fastest(lambda: per_call(nothing), 9)
+        fixed_probe = fastest(lambda: per_call(middleware), 9)
+
         # Capture mode, as headroom doctor runs it: every record written to a spool file.
         from headroom.conf import clear_cache
 
@@ -141,6 +164,7 @@ def main() -> int:
         f"per query, wrapper inside request:  {inside_query:7.2f} us "
         f"({inside_query - bare_query:+.2f})"
     )
+    print(f"per request, fixed cost (empty view): {fixed_probe - fixed_bare:6.2f} us")
     print(f"page (20 queries + template), bare:  {bare_request:7.0f} us CPU")
     print(
         f"page (20 queries + template), probe: {probe_request:7.0f} us CPU "
