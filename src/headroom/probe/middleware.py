@@ -143,8 +143,9 @@ class ProbeMiddleware:
         try:
             duration_ms = (time.perf_counter() - state.started) * 1000.0
             if settings.SERVER_TIMING:
+                queries = "1 query" if state.db_count == 1 else f"{state.db_count} queries"
                 timing = (
-                    f'db;dur={state.db_time * 1000.0:.1f};desc="{state.db_count} queries", '
+                    f'db;dur={state.db_time * 1000.0:.1f};desc="{queries}", '
                     f"app;dur={duration_ms:.1f}"
                 )
                 existing = response.get("Server-Timing")
