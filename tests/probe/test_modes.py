@@ -195,6 +195,7 @@ ITEMS: dict[str, dict[str, Any]] = {
         "chunks": (int, type(None)),
         "mean_chunk_bytes": (float, type(None)),
         "content_type": (str, type(None)),
+        "stream_ms": (float, type(None)),
     },
 }
 

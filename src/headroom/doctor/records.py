@@ -54,6 +54,7 @@ class RouteSummary:
     queries: list[int] = field(default_factory=list)
     outbound_ms: list[float] = field(default_factory=list)
     email_ms: list[float] = field(default_factory=list)
+    stream_ms: list[float] = field(default_factory=list)
     client_ms: list[float] = field(default_factory=list)
     queue_ms: list[float] = field(default_factory=list)
 
@@ -70,11 +71,13 @@ class RouteSummary:
                 "queries": round(mean([float(q) for q in self.queries]), 1),
                 "outbound_ms": round(mean(self.outbound_ms), 2),
                 "email_ms": round(mean(self.email_ms), 2),
+                "stream_ms": round(mean(self.stream_ms), 2),
             },
             "client": {
                 "mean_ms": round(mean(self.client_ms), 2),
                 "p95_ms": round(p95(self.client_ms), 2),
-                # Client latency minus server time: waiting for a free worker, and the wire.
+                # Client latency minus the server's time (handling and streaming the body):
+                # waiting for a free worker, and the wire.
                 "waiting_ms": round(mean(self.queue_ms), 2),
             },
         }
@@ -96,6 +99,8 @@ def summarise_routes(
             summary.errors += 1
         server = float(record.get("duration_ms") or 0.0)
         summary.server_ms.append(server)
+        stream = float((record.get("response") or {}).get("stream_ms") or 0.0)
+        summary.stream_ms.append(stream)
         db = record.get("db") or {}
         summary.db_ms.append(float(db.get("time_ms") or 0.0))
         summary.queries.append(int(db.get("count") or 0))
@@ -106,7 +111,7 @@ def summarise_routes(
         client = by_rid.get(record.get("request_id"))
         if client is not None:
             summary.client_ms.append(float(client["ms"]))
-            summary.queue_ms.append(max(0.0, float(client["ms"]) - server))
+            summary.queue_ms.append(max(0.0, float(client["ms"]) - server - stream))
     return routes
 
 

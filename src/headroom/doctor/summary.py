@@ -20,26 +20,26 @@ def _why(summary: RouteSummary | None, findings: list[Finding]) -> str:
     """Where one URL pattern's time goes, in words, from the server's own records."""
     parts: list[str] = []
     if summary is not None and summary.requests:
-        server = mean(summary.server_ms)
-        outbound = mean(summary.outbound_ms)
-        email = mean(summary.email_ms)
-        db = mean(summary.db_ms)
+        streaming = mean(summary.stream_ms)
+        busy = mean(summary.server_ms) + streaming
         queries = mean([float(q) for q in summary.queries])
-        parts.append(f"each request takes {server:.0f} ms on the server")
         spent = [
-            (outbound, f"{outbound:.0f} ms waiting on outbound HTTP"),
-            (email, f"{email:.0f} ms sending email"),
-            (db, f"{db:.0f} ms in {queries:.0f} SQL queries"),
+            (mean(summary.outbound_ms), "waiting on outbound HTTP"),
+            (mean(summary.email_ms), "sending email"),
+            (mean(summary.db_ms), f"in {queries:.0f} SQL queries"),
+            (streaming, "streaming the body"),
         ]
-        details = [text for ms, text in sorted(spent, reverse=True) if ms >= 1.0]
+        details = [f"{ms:.0f} ms {what}" for ms, what in sorted(spent, reverse=True) if ms >= 1]
+        text = f"each request holds a worker {busy:.0f} ms"
         if details:
-            parts[-1] += " (" + ", ".join(details) + ")"
+            text += " (" + ", ".join(details) + ")"
         waiting = mean(summary.queue_ms)
         if waiting >= 1.0:
-            parts.append(f"and waits {waiting:.0f} ms more for a free worker")
+            text += f", and waited {waiting:.0f} ms for a free worker first"
+        parts.append(text)
     top = [f for f in findings if f.severity == "error"][:2] or findings[:1]
     if top:
-        parts.append("; ".join(f.kind.replace("_", " ") + ": " + f.title for f in top))
+        parts.append("cause: " + "; ".join(f.title for f in top))
     return "; ".join(parts) if parts else "no server records were joined for it"
 
 

@@ -185,4 +185,5 @@ class ProbeMiddleware:
 def _finish_stream(done: Finished, counter: streaming.StreamCounter) -> None:
     done.chunks = counter.chunks
     done.bytes = counter.bytes
+    done.stream_ms = (time.perf_counter() - done.state.started) * 1000.0 - done.duration_ms
     publish(done)

@@ -26,6 +26,8 @@ class Finished:
     streaming: bool
     bytes: int | None = None
     chunks: int | None = None
+    #: For a streamed body: time from the response being returned until the stream ended.
+    stream_ms: float | None = None
 
 
 def n_plus_one(state: RequestState) -> list[dict[str, Any]]:
@@ -86,6 +88,7 @@ def build_record(done: Finished, n1: list[dict[str, Any]]) -> dict[str, Any]:
                 else (0.0 if done.chunks == 0 else None)
             ),
             "content_type": done.content_type,
+            "stream_ms": done.stream_ms,
         },
         "probe_errors": state.probe_errors,
     }
