@@ -53,8 +53,8 @@ class HeadroomSettings:
     #: Accept an incoming ``X-Headroom-Request-Id`` (or make one) and echo it on the response.
     REQUEST_ID_HEADER: bool = True
     #: Directories holding the project's own code; the first stack frame inside one of them
-    #: is reported as the source of a problem. Empty: the directory above the settings
-    #: module's package, site-packages excluded.
+    #: is reported as the source of a problem. Empty: ``settings.BASE_DIR``, else the
+    #: directory above the settings module's package; installed libraries never count.
     PROJECT_PATHS: list[str] = field(default_factory=list)
     #: Path prefixes the probe does not record (static files, health checks).
     IGNORE_PATHS: list[str] = field(default_factory=lambda: ["/static/", "/media/"])
