@@ -43,3 +43,18 @@ def require(name: str) -> None:
     if services_required():
         pytest.fail(f"{reason} and HEADROOM_REQUIRE_SERVICES=1", pytrace=False)
     pytest.skip(reason)
+
+
+CHROMIUM = "/usr/bin/chromium"
+
+
+def require_browser() -> str:
+    """The path of a headless-capable Chromium, or skip (fail under the flag) without one."""
+    import importlib.util
+
+    if os.path.exists(CHROMIUM) and importlib.util.find_spec("playwright") is not None:
+        return CHROMIUM
+    reason = f"needs Chromium at {CHROMIUM} (Debian package chromium) and the playwright package"
+    if services_required():
+        pytest.fail(f"{reason}; HEADROOM_REQUIRE_SERVICES=1", pytrace=False)
+    pytest.skip(reason)
