@@ -69,3 +69,4 @@ DATABASES = {
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 LOGGING = {"version": 1, "disable_existing_loggers": False}
 HEADROOM: dict[str, object] = {}
+STATIC_URL = "/static/"

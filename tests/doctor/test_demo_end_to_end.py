@@ -127,6 +127,10 @@ def test_the_headline_names_a_throughput_and_what_broke(
     assert head["stopped_because"] in {"slo", "errors", "throughput", "max_users"}
     assert [s["users"] for s in report["steps"]][:2] == [1, 2]
     assert report["meta"]["joined_fraction"] > 0.95
+    # Staff pages (a session made for demo-staff) and checkout POSTs (CSRF) all succeeded.
+    assert sum(s["failures"] for s in report["steps"]) == 0
+    loaded = {name for s in report["steps"] for name in s["targets"]}
+    assert {"GET /staff/orders/", "POST /checkout/", "GET /admin/shop/order/"} <= loaded
     if head["first_to_break"]:
         assert head["first_to_break"]["reason"]
     assert "requests/s" in result.stdout
