@@ -24,9 +24,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Self
 
 #: Seconds the SMTP server takes to accept each message (after the data is sent).
-SMTP_DELAY = 0.2
+SMTP_DELAY = 0.12
 #: Seconds the payment API takes to answer a charge.
-PAYMENT_DELAY = 0.15
+PAYMENT_DELAY = 0.08
 
 
 @dataclass(frozen=True)

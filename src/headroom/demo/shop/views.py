@@ -127,8 +127,9 @@ class _Echo:
 
 def price_list_csv(request: HttpRequest, slug: str) -> StreamingHttpResponse:
     category = get_object_or_404(Category, slug=slug)
-    rows = category.products.order_by("name").values_list("slug", "name", "price")
-    header = ("slug", "name", "price")
+    # A price feed for resellers: product number and price, by product number.
+    rows = category.products.order_by("pk").values_list("pk", "price")
+    header = ("product", "price")
     headers = {
         "Content-Type": "text/csv; charset=utf-8",
         "Content-Disposition": f'attachment; filename="{category.slug}-prices.csv"',
