@@ -24,9 +24,9 @@ QUEUED_EMAIL_BACKENDS = (
 #: An outbound call or email send shorter than this, with a timeout set, is not reported.
 BLOCKING_MS = 50.0
 #: A streamed response with more chunks than this, averaging fewer bytes, is reported. A
-#: chunk per CSV line (tens of bytes) is the usual pattern and fine; a chunk per character
-#: is the failure.
-TINY_CHUNK_BYTES = 16
+#: chunk per CSV line (ten bytes and up) is the usual pattern and fine; a chunk per character
+#: (one to four bytes of UTF-8) is the failure.
+TINY_CHUNK_BYTES = 8
 TINY_CHUNK_MIN_CHUNKS = 100
 
 
