@@ -5,7 +5,7 @@ They are deployment checks: ``manage.py check --deploy`` and ``headroom doctor``
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django.conf import settings
 from django.core import checks
@@ -55,5 +55,9 @@ def check_logging(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMe
 
 @checks.register("headroom", deploy=True)
 def check_email_backend(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
-    backend = getattr(settings, "EMAIL_BACKEND", SMTP_BACKEND)
+    # Django's default is SMTP too, but a project that never set it may send no mail at all;
+    # the doctor still catches a real synchronous send at run time (sync_email).
+    if not cast(Any, settings).is_overridden("EMAIL_BACKEND"):
+        return []
+    backend = settings.EMAIL_BACKEND
     return [message("headroom.W005", backend=backend)] if backend == SMTP_BACKEND else []

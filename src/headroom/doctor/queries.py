@@ -357,9 +357,7 @@ def query_findings(
         }
         vendor = connections[st.alias].vendor
         candidate = predicates.candidate()
-        scans_main = predicates.table in plan.full_scans or (
-            vendor == "sqlite" and any(s == predicates.table for s in plan.full_scans)
-        )
+        scans_main = predicates.table in plan.full_scans
         if scans_main and candidate and rows >= min_table_rows:
             proof = None
             if prove:

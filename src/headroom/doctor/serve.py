@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -101,7 +100,7 @@ class GunicornServer:
         return cmd
 
     def start(self) -> None:
-        if shutil.which("gunicorn") is None and not _module_available("gunicorn"):
+        if not _module_available("gunicorn"):
             raise ServerError(
                 "gunicorn is not installed. Install the doctor's extras:\n"
                 "    python -m pip install 'django-headroom[doctor]'"
