@@ -186,3 +186,35 @@ def test_the_html_report_renders_in_a_real_browser_without_fetching_anything(
     targets = {name for step in report["steps"] for name in step["targets"]}
     assert charts == len(targets) + 1  # one per target, and throughput
     assert any("N+1 on /products/" in title for title in titles)
+
+
+def test_compare_gates_the_planted_shop_against_the_fixed_one(
+    planted_run: tuple[Any, dict[str, Any]],
+    fixed_run: tuple[Any, dict[str, Any]],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from headroom.cli import main
+
+    def report_path(run: tuple[Any, dict[str, Any]]) -> str:
+        args = run[0].args
+        return str(Path(args[args.index("--report-dir") + 1]) / "report.json")
+
+    planted, fixed = report_path(planted_run), report_path(fixed_run)
+    # Going from the fixed shop to the planted one brings back every error-level finding.
+    assert main(["compare", fixed, planted, "--max-rps-drop", "100"]) == 1
+    out = capsys.readouterr().out
+    assert "REGRESSION" in out and "new error-level finding" in out
+    assert "n_plus_one" in out
+    # The other way round, the planted problems are gone and nothing new is an error.
+    assert main(["compare", planted, fixed, "--max-rps-drop", "100"]) == 0
+    out = capsys.readouterr().out
+    assert "no regression" in out
+    assert "gone:" in out
+
+
+def test_compare_refuses_a_file_that_is_not_a_report(tmp_path: Path) -> None:
+    from headroom.cli import main
+
+    bogus = tmp_path / "x.json"
+    bogus.write_text('{"hello": 1}')
+    assert main(["compare", str(bogus), str(bogus)]) == 2
