@@ -24,6 +24,8 @@ INSTALLED_APPS = [
     # The demo shop (planted mode): its models type-check against these settings, and tests
     # may import them. tests/demo runs the shop itself on its own settings.
     "headroom.demo.shop",
+    # The index advisor's generated workload (tests/indexes).
+    "tests.indexes.ticketapp",
 ]
 
 MIDDLEWARE = [
