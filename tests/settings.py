@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any, cast
 
 BASE_DIR = Path(__file__).resolve().parent
 SECRET_KEY = "headroom-tests"
@@ -21,6 +22,7 @@ INSTALLED_APPS = [
     "django.contrib.admin",
     "headroom",
     "tests.testapp",
+    "tests.backfill.app",
     # The demo shop (planted mode): its models type-check against these settings, and tests
     # may import them. tests/demo runs the shop itself on its own settings.
     "headroom.demo.shop",
@@ -72,3 +74,16 @@ EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 LOGGING = {"version": 1, "disable_existing_loggers": False}
 HEADROOM: dict[str, object] = {}
 STATIC_URL = "/static/"
+
+# Test databases of their own, for a second test run side by side with another on the same
+# machine (HEADROOM_TEST_DB_SUFFIX=alice): the two would otherwise drop each other's.
+_TEST_DB_SUFFIX = os.environ.get("HEADROOM_TEST_DB_SUFFIX", "")
+if _TEST_DB_SUFFIX:
+    _TEST_NAMES = {
+        "default": str(BASE_DIR / f"test-db-{_TEST_DB_SUFFIX}.sqlite3"),
+        "postgres": f"headroom_test_{_TEST_DB_SUFFIX}",
+    }
+    for _alias, _name in _TEST_NAMES.items():
+        _entry = dict(cast(dict[str, Any], DATABASES[_alias]))
+        _entry["TEST"] = {"NAME": _name}
+        DATABASES[_alias] = _entry

@@ -24,6 +24,7 @@ from django.dispatch import receiver
 
 ProbeMode = Literal["off", "production", "capture"]
 OffloadExecutor = Literal["inline", "thread", "celery"]
+BackfillExecutor = Literal["inline", "celery"]
 
 #: Environment variables that override an option, and the option they override.
 ENVIRONMENT_OVERRIDES: dict[str, str] = {
@@ -110,6 +111,60 @@ class HeadroomSettings:
     OFFLOAD_TIME_LIMIT: float = 90.0
     #: Celery executor: retries (with exponential backoff) after a network error.
     OFFLOAD_MAX_RETRIES: int = 5
+
+    # --- backfill --------------------------------------------------------------------------
+    #: Where ``headroom backfill run`` runs batches: "inline" (in the command itself) or
+    #: "celery" (batch tasks on your Celery workers, the command coordinating them).
+    BACKFILL_EXECUTOR: BackfillExecutor = "inline"
+    #: Batch size adapts so that one batch takes about this long (seconds); it is also about
+    #: how long a batch holds its row locks.
+    BACKFILL_TARGET_BATCH_SECONDS: float = 0.5
+    #: Rows (or keys) in the first batch, before the size adapts.
+    BACKFILL_BATCH_SIZE: int = 1000
+    #: The adaptive batch size never goes below this ...
+    BACKFILL_MIN_BATCH_SIZE: int = 1
+    #: ... nor above this.
+    BACKFILL_MAX_BATCH_SIZE: int = 100_000
+    #: PostgreSQL ``lock_timeout`` for each batch (seconds); None: no limit.
+    BACKFILL_LOCK_TIMEOUT: float | None = 0.5
+    #: PostgreSQL ``statement_timeout`` for each batch (seconds); None: no limit.
+    BACKFILL_STATEMENT_TIMEOUT: float | None = 5.0
+    #: A failing batch is retried this many times, each time half as large, before its key
+    #: range goes to the failure ledger.
+    BACKFILL_BATCH_RETRIES: int = 3
+    #: Key ranges a run may put in the failure ledger before it stops as failed.
+    BACKFILL_ERROR_BUDGET: int = 10
+    #: Wait while a replica replays this many seconds behind (None: do not check).
+    BACKFILL_MAX_REPLICA_LAG: float | None = 5.0
+    #: Database aliases of replicas to ask for their replay lag, besides the primary's
+    #: ``pg_stat_replication``.
+    BACKFILL_REPLICAS: list[str] = field(default_factory=list)
+    #: Wait while more than this many other backends are running a statement (None: no check).
+    BACKFILL_MAX_ACTIVE_BACKENDS: int | None = 32
+    #: Wait while another transaction in the database has been open this long, in seconds
+    #: (it holds back vacuum, so the batches' dead rows pile up); None: do not check.
+    BACKFILL_MAX_TRANSACTION_SECONDS: float | None = 60.0
+    #: Dotted path of a function ``(using: str) -> str | None`` returning why to wait, if so.
+    BACKFILL_THROTTLE: str | None = None
+    #: How often the health signals are read, in seconds.
+    BACKFILL_THROTTLE_CHECK_SECONDS: float = 1.0
+    #: A global cap on rows per second for the whole run (all workers together); None: none.
+    BACKFILL_MAX_ROWS_PER_SECOND: float | None = None
+    #: After each batch, sleep this fraction of the batch's own time (0.5: run at most 2/3
+    #: of the time).
+    BACKFILL_SLEEP_RATIO: float = 0.0
+    #: Celery executor: batch tasks queued or running at once, for the whole run.
+    BACKFILL_MAX_IN_FLIGHT: int = 4
+    #: Seconds without a heartbeat after which a run's process, or a batch task nobody holds,
+    #: counts as lost and is taken over.
+    BACKFILL_LEASE_SECONDS: float = 60.0
+    #: Celery executor: dotted path of your Celery app (``proj.celery.app``), imported before
+    #: sending; None: Celery's current app.
+    BACKFILL_CELERY_APP: str | None = None
+    #: Celery executor: the queue batch tasks go to; None: the app's default queue.
+    BACKFILL_CELERY_QUEUE: str | None = None
+    #: ``--dry-run`` runs this many batches in a transaction that is rolled back.
+    BACKFILL_DRY_RUN_BATCHES: int = 3
 
 
 SCENARIO_KEYS: dict[str, Any] = {
@@ -209,7 +264,29 @@ _POSITIVE = (
     "OFFLOAD_THREADS",
     "OFFLOAD_SOFT_TIME_LIMIT",
     "OFFLOAD_TIME_LIMIT",
+    "BACKFILL_TARGET_BATCH_SECONDS",
+    "BACKFILL_BATCH_SIZE",
+    "BACKFILL_MIN_BATCH_SIZE",
+    "BACKFILL_MAX_BATCH_SIZE",
+    "BACKFILL_THROTTLE_CHECK_SECONDS",
+    "BACKFILL_MAX_IN_FLIGHT",
+    "BACKFILL_LEASE_SECONDS",
+    "BACKFILL_DRY_RUN_BATCHES",
 )
+
+
+def _check_backfill(values: dict[str, Any]) -> None:
+    low = values.get("BACKFILL_MIN_BATCH_SIZE", HeadroomSettings.BACKFILL_MIN_BATCH_SIZE)
+    high = values.get("BACKFILL_MAX_BATCH_SIZE", HeadroomSettings.BACKFILL_MAX_BATCH_SIZE)
+    if low > high:
+        raise ConfigError(
+            "BACKFILL_MIN_BATCH_SIZE", f"is {low}, more than BACKFILL_MAX_BATCH_SIZE ({high})."
+        )
+    for key in ("BACKFILL_LOCK_TIMEOUT", "BACKFILL_STATEMENT_TIMEOUT", "BACKFILL_SLEEP_RATIO"):
+        if (values.get(key) or 0) < 0:
+            raise ConfigError(key, f"must be 0 or more, got {values[key]!r}.")
+    if "BACKFILL_REPLICAS" in values:
+        values["BACKFILL_REPLICAS"] = list(values["BACKFILL_REPLICAS"])
 
 
 def build(raw: Any, environ: typing.Mapping[str, str] | None = None) -> HeadroomSettings:
@@ -245,6 +322,7 @@ def build(raw: Any, environ: typing.Mapping[str, str] | None = None) -> Headroom
     if values.get("PROBE_MODE") == "capture" and not values.get("SPOOL_DIR"):
         raise ConfigError("SPOOL_DIR", "is required when PROBE_MODE is 'capture'.")
     _check_scenarios(values.get("SCENARIOS", []))
+    _check_backfill(values)
     for key in ("PROJECT_PATHS", "IGNORE_PATHS", "SCENARIOS"):
         if key in values:
             values[key] = list(values[key])

@@ -83,6 +83,21 @@ MESSAGES: dict[str, dict[str, str]] = {
         "hint": "Put 'headroom' before {app!r} in INSTALLED_APPS, or run "
         "`python manage.py headroom lint-migrations` in CI instead.",
     },
+    # --- backfill (headroom.backfill) -------------------------------------------------------
+    "headroom.E201": {
+        "level": "error",
+        "msg": "HEADROOM['BACKFILL_EXECUTOR'] is 'celery' but Celery is not installed.",
+        "hint": "Install it with the extra: python -m pip install \"django-headroom[celery]\", "
+        "or run backfills in the command itself: HEADROOM['BACKFILL_EXECUTOR'] = 'inline'",
+    },
+    "headroom.W201": {
+        "level": "warning",
+        "msg": "Backfill batches may wait {lock} for a lock, longer than the {target} s target "
+        "batch time.",
+        "hint": "A batch waiting on a lock already holds the locks of the rows it changed, so "
+        "other writers queue behind it for that long. Keep the wait within the target:\n"
+        "HEADROOM['BACKFILL_LOCK_TIMEOUT'] = {target}",
+    },
 }
 
 _LEVELS: dict[str, type[checks.Error] | type[checks.Warning] | type[checks.Info]] = {

@@ -1,0 +1,393 @@
+"""``headroom backfill``: list, run, watch and steer backfills.
+
+Exit codes: 0 done (``run``: the backfill succeeded), 1 the run failed or was cancelled, or
+there was no run to pause/resume/cancel, 2 bad usage, 3 could not run (another process holds
+the run, the run was taken over, a database error).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import TYPE_CHECKING, Any
+
+from headroom.cli import EXIT_FAILED, EXIT_FOUND, EXIT_OK, UsageError, Verb, verb
+
+if TYPE_CHECKING:
+    from headroom.backfill.base import Backfill
+    from headroom.backfill.models import BackfillRun
+
+ACTIONS = ("run", "status", "pause", "resume", "cancel", "list")
+
+
+def _parse_params(items: list[str]) -> dict[str, str]:
+    params: dict[str, str] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise UsageError(f"--param takes NAME=VALUE, got {item!r}")
+        params[key.strip()] = value
+    return params
+
+
+def _backfill_class(name: str) -> type[Backfill]:
+    from headroom.backfill.registry import UnknownBackfill, get_backfill
+
+    try:
+        return get_backfill(name)
+    except UnknownBackfill as exc:
+        raise UsageError(str(exc)) from exc
+
+
+def _alias(cls: type[Backfill], database: str | None) -> str:
+    if database:
+        return database
+    instance = cls.__new__(cls)
+    instance._param_values = {}
+    try:
+        return instance.database_alias()
+    except Exception:
+        return "default"
+
+
+def _print_json(data: Any) -> None:
+    print(json.dumps(data, indent=2, default=str))
+
+
+@verb
+class BackfillVerb(Verb):
+    name = "backfill"
+    help = "Change many rows in small, throttled, resumable batches."
+    description = (
+        "Backfills are Backfill classes in your apps' backfills.py (docs/backfill.md).\n\n"
+        "  headroom backfill --list                      what is registered, and its last run\n"
+        "  headroom backfill run APP.NAME [--dry-run]    run (or resume) it to the end\n"
+        "  headroom backfill status [APP.NAME] [--json]  progress, rows/s, ETA, state\n"
+        "  headroom backfill pause|resume|cancel APP.NAME\n\n"
+        "Exit codes: 0 done, 1 the run failed or was cancelled (or nothing to pause/resume/"
+        "cancel), 2 bad usage, 3 could not run (another process holds the run)."
+    )
+
+    def add_arguments(self, parser: argparse.ArgumentParser) -> None:
+        parser.add_argument("--list", action="store_true", help="list the registered backfills")
+        parser.add_argument("--json", action="store_true", help="print JSON")
+        parser.add_argument(
+            "--database", help="database alias holding the runs (default: the backfill's)"
+        )
+        sub = parser.add_subparsers(dest="action", metavar="<action>")
+
+        def action(name: str, help_text: str, named: bool = True) -> argparse.ArgumentParser:
+            p = sub.add_parser(name, help=help_text, description=help_text)
+            if named:
+                p.add_argument(
+                    "backfill", metavar="APP.NAME", help="the backfill, e.g. shop.FillOrderTotals"
+                )
+            p.add_argument(
+                "--json", action="store_true", default=argparse.SUPPRESS, help="print JSON"
+            )
+            p.add_argument(
+                "--database", default=argparse.SUPPRESS, help="database alias holding the runs"
+            )
+            p.add_argument("--settings", default=argparse.SUPPRESS, help="Django settings module")
+            return p
+
+        run = action("run", "Run a backfill, or resume its unfinished run, until it is done.")
+        run.add_argument(
+            "--param",
+            action="append",
+            default=[],
+            metavar="NAME=VALUE",
+            help="a parameter of the backfill (repeatable)",
+        )
+        run.add_argument(
+            "--executor",
+            choices=("inline", "celery"),
+            help='where batches run (default: HEADROOM["BACKFILL_EXECUTOR"])',
+        )
+        run.add_argument(
+            "--dry-run",
+            action="store_true",
+            help="run the first batches in a transaction that is rolled back",
+        )
+        run.add_argument(
+            "--target-seconds",
+            type=float,
+            dest="target_batch_seconds",
+            help="target time of one batch (default 0.5)",
+        )
+        run.add_argument("--batch-size", type=int, help="size of the first batch")
+        run.add_argument("--max-batch-size", type=int, help="largest batch")
+        run.add_argument("--max-rows-per-second", type=float, help="global rate cap")
+        run.add_argument("--max-in-flight", type=int, help="Celery: batch tasks at once")
+        run.add_argument(
+            "--batches",
+            type=int,
+            dest="max_batches",
+            help="stop after this many batches (resume later)",
+        )
+        run.add_argument(
+            "--take-over",
+            action="store_true",
+            help="take the run from a runner that still looks alive",
+        )
+        run.add_argument(
+            "--retry-failed",
+            action="store_true",
+            help="run the key ranges in the last run's failure ledger again",
+        )
+        run.add_argument("--quiet", action="store_true", help="no progress output")
+        status = action(
+            "status", "Show the latest run of one backfill, or of every backfill.", named=False
+        )
+        status.add_argument("backfill", metavar="APP.NAME", nargs="?")
+        action("pause", "Pause the unfinished run after its current batch.")
+        action("resume", "Let a paused run go on.")
+        action("cancel", "Cancel the unfinished run after its current batch.")
+        action("list", "List the registered backfills (same as --list).", named=False)
+
+    def run(self, args: argparse.Namespace) -> int:
+        action = args.action or ("list" if args.list else None)
+        if action is None:
+            raise UsageError(
+                "say what to do: --list, run, status, pause, resume or cancel "
+                "(headroom backfill --help)"
+            )
+        if action == "list":
+            return self._list(args)
+        if action == "status":
+            return self._status(args)
+        if action == "run":
+            return self._run(args)
+        return self._control(action, args)
+
+    # --- list and status -----------------------------------------------------------------
+
+    def _list(self, args: argparse.Namespace) -> int:
+        from headroom.backfill import control
+        from headroom.backfill.registry import all_backfills
+
+        rows: list[dict[str, Any]] = []
+        for name, cls in all_backfills().items():
+            last: BackfillRun | None = None
+            try:
+                last = control.latest(name, _alias(cls, args.database))
+            except Exception:  # the headroom tables may not be migrated yet
+                last = None
+            rows.append(
+                {
+                    "name": name,
+                    "description": cls.description(),
+                    "kind": "csv" if _is_csv(cls) else _kind(cls),
+                    "params": [p.describe() for p in cls.params().values()],
+                    "last_run": None
+                    if last is None
+                    else {
+                        "id": last.pk,
+                        "state": last.state,
+                        "percent": last.percent,
+                        "finished_at": last.finished_at.isoformat() if last.finished_at else None,
+                    },
+                }
+            )
+        if args.json:
+            _print_json(rows)
+            return EXIT_OK
+        if not rows:
+            print("No backfills registered. Add a Backfill subclass to an app's backfills.py.")
+            return EXIT_OK
+        width = max(len(r["name"]) for r in rows)
+        for r in rows:
+            last_run = r["last_run"]
+            tail = (
+                "never run"
+                if last_run is None
+                else f"last run #{last_run['id']} {last_run['state']} ({last_run['percent']:.0f}%)"
+            )
+            print(f"{r['name']:<{width}}  {r['kind']:<7}  {tail}")
+            if r["description"]:
+                print(f"{'':<{width}}    {r['description']}")
+            for p in r["params"]:
+                print(f"{'':<{width}}    --param {p}")
+        return EXIT_OK
+
+    def _status(self, args: argparse.Namespace) -> int:
+        from headroom.backfill import control
+        from headroom.backfill.models import BackfillRun
+        from headroom.backfill.progress import summary
+
+        runs: list[BackfillRun] = []
+        if args.backfill:
+            cls = _backfill_class(args.backfill)
+            last = control.latest(cls.name, _alias(cls, args.database))
+            if last is None:
+                if args.json:
+                    _print_json([])
+                else:
+                    print(f"{cls.name} has never run.")
+                return EXIT_OK
+            runs = [last]
+        else:
+            seen: set[str] = set()
+            for run in BackfillRun.objects.using(args.database or "default").order_by("-id")[:500]:
+                if run.name not in seen:
+                    seen.add(run.name)
+                    runs.append(run)
+        if args.json:
+            _print_json([r.as_dict() for r in runs])
+            return EXIT_OK
+        if not runs:
+            print("No backfill has run yet.")
+        for run in runs:
+            owner = f"  runner {run.owner}" if run.owner and run.is_active else ""
+            print(f"{run.name} #{run.pk}: {summary(run)}{owner}")
+            if run.message:
+                print(f"    {run.message}")
+        return EXIT_OK
+
+    # --- steering ------------------------------------------------------------------------
+
+    def _control(self, action: str, args: argparse.Namespace) -> int:
+        from headroom.backfill import control
+
+        cls = _backfill_class(args.backfill)
+        using = _alias(cls, args.database)
+        try:
+            run = getattr(control, action)(cls.name, using)
+        except control.RunError as exc:
+            print(f"headroom backfill {action}: {exc}", file=sys.stderr)
+            return EXIT_FOUND
+        if args.json:
+            _print_json(run.as_dict())
+            return EXIT_OK
+        messages = {
+            "pause": f"run #{run.pk} of {run.name} is {run.state}: it stops after its "
+            "current batch.",
+            "resume": f"run #{run.pk} of {run.name} is {run.state}."
+            + (
+                ""
+                if run.state == "running"
+                else f" Nobody runs it now; go on with: headroom backfill run {run.name}"
+            ),
+            "cancel": f"run #{run.pk} of {run.name} is {run.state}.",
+        }
+        print(messages[action])
+        return EXIT_OK
+
+    # --- run -----------------------------------------------------------------------------
+
+    def _run(self, args: argparse.Namespace) -> int:
+        from headroom.backfill import control
+        from headroom.backfill.options import RunOptions
+        from headroom.backfill.progress import duration, reporter_for, summary
+        from headroom.backfill.runner import LostRun, run_backfill
+
+        cls = _backfill_class(args.backfill)
+        try:
+            backfill = cls(**_parse_params(args.param))
+        except ValueError as exc:
+            raise UsageError(str(exc)) from exc
+        if args.database:
+            backfill.database = args.database
+        overrides = {
+            key: getattr(args, key)
+            for key in (
+                "executor",
+                "target_batch_seconds",
+                "batch_size",
+                "max_batch_size",
+                "max_rows_per_second",
+                "max_in_flight",
+                "max_batches",
+            )
+        }
+        overrides["take_over"] = args.take_over or None
+        if args.dry_run:
+            from headroom.backfill.dryrun import dry_run
+
+            report = dry_run(backfill, RunOptions.build(backfill, **overrides))
+            if args.json:
+                _print_json(report.as_dict())
+            else:
+                _print_dry_run(report, duration)
+            return EXIT_OK
+        if args.retry_failed:
+            from headroom.backfill.runner import retry_failed
+
+            reporter = reporter_for(cls.name, quiet=args.quiet or args.json)
+            try:
+                run = retry_failed(backfill, RunOptions.build(backfill, **overrides), reporter)
+            except control.RunError as exc:
+                print(f"headroom backfill run: {exc}", file=sys.stderr)
+                return EXIT_FAILED
+            finally:
+                getattr(reporter, "close", lambda: None)()
+            return self._outcome(run, args, summary)
+        reporter = reporter_for(cls.name, quiet=args.quiet or args.json)
+        try:
+            run = run_backfill(backfill, reporter=reporter, **overrides)
+        except control.RunHeld as exc:
+            print(f"headroom backfill run: {exc}", file=sys.stderr)
+            return EXIT_FAILED
+        except control.RunError as exc:
+            print(f"headroom backfill run: {exc}", file=sys.stderr)
+            return EXIT_FAILED
+        except LostRun as exc:
+            print(f"headroom backfill run: {exc}", file=sys.stderr)
+            return EXIT_FAILED
+        finally:
+            getattr(reporter, "close", lambda: None)()
+        return self._outcome(run, args, summary)
+
+    def _outcome(self, run: BackfillRun, args: argparse.Namespace, summary: Any) -> int:
+        if args.json:
+            _print_json(run.as_dict())
+        else:
+            print(f"{run.name} #{run.pk}: {summary(run)}")
+            if run.message:
+                print(f"    {run.message}")
+        if run.state == "succeeded":
+            return EXIT_OK
+        if run.is_active:  # stopped early on purpose (--batches)
+            return EXIT_OK
+        return EXIT_FOUND
+
+
+def _is_csv(cls: type[Backfill]) -> bool:
+    from headroom.backfill.base import CsvBackfill
+
+    return issubclass(cls, CsvBackfill)
+
+
+def _kind(cls: type[Backfill]) -> str:
+    from headroom.backfill.base import Backfill
+
+    return "update" if cls.update is not None and cls.process is Backfill.process else "process"
+
+
+def _print_dry_run(report: Any, duration: Any) -> None:
+    print(
+        f"Dry run of {report.name}: {len(report.batches)} batch(es) in a transaction that was "
+        "rolled back; nothing was changed."
+    )
+    rate = report.rows / report.seconds if report.seconds else 0.0
+    print(
+        f"  {report.rows:,} rows in {report.seconds:.2f} s ({rate:,.0f} rows/s), "
+        f"{100 * report.progress:.1f}% of the work"
+    )
+    if report.projected_seconds is not None:
+        total = f"{report.rows_total:,} rows" if report.rows_total is not None else "the rest"
+        print(
+            f"  projected: {total} in about {duration(report.projected_seconds)} at this rate "
+            "(plus throttle waits)"
+        )
+    for before, after in zip(report.before, report.after, strict=False):
+        changed = {k: (before[k], after.get(k)) for k in before if before[k] != after.get(k)}
+        change = (
+            ", ".join(f"{k}: {old!r} -> {new!r}" for k, (old, new) in changed.items())
+            or "no change"
+        )
+        print(f"  row pk={before.get('pk')}: {change}")
+    if report.before and not report.after:
+        for row in report.before:
+            print(f"  input row: {row}")

@@ -1,0 +1,176 @@
+"""Runs: start one, take one over, and pause, resume or cancel it from anywhere.
+
+Control requests are plain state changes on the ``BackfillRun`` row; the runner reads them
+between batches. A runner owns a run through a lease: ``owner`` (host:pid), ``heartbeat_at``
+(renewed at each batch and while waiting) and ``generation``, bumped at each take-over. Every
+checkpoint is conditional on the generation it started with, so a runner that lost its run
+(it was frozen past its lease and someone took over) fails its next checkpoint and rolls
+its batch back instead of writing on.
+"""
+
+from __future__ import annotations
+
+import datetime
+import os
+import socket
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from headroom.backfill.models import ACTIVE_STATES, BackfillRun, State
+from headroom.conf import conf
+
+
+class RunError(Exception):
+    """A run cannot be started or changed; the message says why and what to do."""
+
+
+class RunHeld(RunError):
+    """Another live runner owns the run."""
+
+
+def owner_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def holder_alive(run: BackfillRun, now: datetime.datetime | None = None) -> bool:
+    """Whether the run's owner may still be working on it."""
+    if not run.owner or run.heartbeat_at is None:
+        return False
+    now = now or timezone.now()
+    if (now - run.heartbeat_at).total_seconds() > conf.BACKFILL_LEASE_SECONDS:
+        return False
+    host, _, pid = run.owner.rpartition(":")
+    if host == socket.gethostname() and pid.isdigit():
+        # Same machine: a dead process is known dead at once, no need to wait for the lease.
+        return _pid_alive(int(pid)) and int(pid) != os.getpid()
+    return True
+
+
+def latest(name: str, using: str) -> BackfillRun | None:
+    return BackfillRun.objects.using(using).filter(name=name).order_by("-id").first()
+
+
+def active_run(name: str, using: str) -> BackfillRun | None:
+    return (
+        BackfillRun.objects.using(using)
+        .filter(name=name, state__in=ACTIVE_STATES)
+        .order_by("-id")
+        .first()
+    )
+
+
+@dataclass
+class Claim:
+    run: BackfillRun
+    resumed: bool
+
+
+def claim(
+    name: str,
+    params: dict[str, Any],
+    using: str,
+    executor: str,
+    *,
+    take_over: bool = False,
+) -> Claim:
+    """Start a run of ``name``, or take over its unfinished one; bump the generation."""
+    with transaction.atomic(using=using):
+        run = (
+            BackfillRun.objects.using(using)
+            .select_for_update()
+            .filter(name=name, state__in=ACTIVE_STATES)
+            .order_by("-id")
+            .first()
+        )
+        resumed = run is not None
+        if run is None:
+            run = BackfillRun(name=name, params=params, executor=executor)
+        else:
+            if run.params != params and params:
+                raise RunError(
+                    f"run #{run.pk} of {name} is not finished and has other parameters "
+                    f"({run.params}). Finish it first (headroom backfill run {name}), or "
+                    f"cancel it: headroom backfill cancel {name}"
+                )
+            if holder_alive(run) and not take_over:
+                age = (timezone.now() - run.heartbeat_at).total_seconds() if run.heartbeat_at else 0
+                raise RunHeld(
+                    f"run #{run.pk} of {name} is being run by {run.owner} (last heartbeat "
+                    f"{age:.0f} s ago). Watch it with: headroom backfill status {name}"
+                )
+            if run.state == State.CANCELLING:
+                run.state = State.CANCELLED
+                run.finished_at = timezone.now()
+                run.owner = ""
+                run.save(using=using)
+                raise RunError(f"run #{run.pk} of {name} was being cancelled; it is cancelled now.")
+        run.generation += 1
+        run.owner = owner_id()
+        run.heartbeat_at = timezone.now()
+        run.executor = executor
+        if run.state in (State.ENQUEUED, State.PAUSED, State.THROTTLED):
+            run.state = State.RUNNING
+        run.started_at = run.started_at or timezone.now()
+        run.save(using=using)
+    return Claim(run, resumed)
+
+
+def _change(name: str, using: str, allowed: tuple[str, ...], verb: str) -> BackfillRun:
+    run = active_run(name, using)
+    if run is None:
+        last = latest(name, using)
+        where = f" (its last run, #{last.pk}, {last.state})" if last else ""
+        raise RunError(f"{name} has no unfinished run to {verb}{where}.")
+    if run.state not in allowed:
+        raise RunError(f"run #{run.pk} of {name} is {run.state}; it cannot be {verb}d now.")
+    return run
+
+
+def pause(name: str, using: str) -> BackfillRun:
+    """Ask the run to stop after its current batch and wait."""
+    run = _change(name, using, (State.ENQUEUED, State.RUNNING, State.THROTTLED), "pause")
+    BackfillRun.objects.using(using).filter(
+        pk=run.pk, state__in=(State.ENQUEUED, State.RUNNING, State.THROTTLED)
+    ).update(state=State.PAUSED, updated_at=timezone.now())
+    run.refresh_from_db(using=using)
+    return run
+
+
+def resume(name: str, using: str) -> BackfillRun:
+    """Let a paused run go on (its runner picks it up; else ``headroom backfill run``)."""
+    run = _change(name, using, (State.PAUSED,), "resume")
+    target = State.RUNNING if holder_alive(run) else State.ENQUEUED
+    BackfillRun.objects.using(using).filter(pk=run.pk, state=State.PAUSED).update(
+        state=target, updated_at=timezone.now()
+    )
+    run.refresh_from_db(using=using)
+    return run
+
+
+def cancel(name: str, using: str) -> BackfillRun:
+    """Stop the run for good after its current batch (at once when nobody runs it)."""
+    run = _change(name, using, ACTIVE_STATES, "cancel")
+    now = timezone.now()
+    if holder_alive(run):
+        BackfillRun.objects.using(using).filter(pk=run.pk, state__in=ACTIVE_STATES).update(
+            state=State.CANCELLING, updated_at=now
+        )
+    else:
+        BackfillRun.objects.using(using).filter(pk=run.pk, state__in=ACTIVE_STATES).update(
+            state=State.CANCELLED, finished_at=now, updated_at=now, owner=""
+        )
+    run.refresh_from_db(using=using)
+    return run

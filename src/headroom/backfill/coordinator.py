@@ -1,0 +1,279 @@
+"""The Celery executor: this process plans batches, Celery workers run them.
+
+The coordinator (``headroom backfill run --executor celery``) owns the run like the inline
+runner does (lease, generation). It cuts the key space into ranges, records each as a
+``BackfillBatch`` row together with the advanced cursor, and sends one task per batch, never
+more than ``max_in_flight`` at once. Health checks, the global rate cap and batch sizing
+happen here, once for the whole run, however many workers there are. It collects finished
+batches (rows, time) to size the next ones; a failed batch is split in two and sent again,
+up to ``batch_retries`` times, then its range goes to the failure ledger.
+
+A batch whose task went missing (its worker was killed and the broker will not redeliver it
+before its visibility timeout) is sent again after ``lease_seconds`` with a new token; the
+old message, if it ever arrives, finds a token that no longer matches and does nothing. A
+batch still being worked on holds its row lock, so the coordinator skips it.
+"""
+
+from __future__ import annotations
+
+import datetime
+import time
+from typing import Any
+
+from django.db import connections, transaction
+from django.db.models import Max
+from django.utils import timezone
+
+from headroom.backfill import throttle
+from headroom.backfill.keys import Key, Range
+from headroom.backfill.models import BackfillBatch, BackfillFailure, BackfillRun, BatchState, State
+from headroom.backfill.runner import InlineRunner, LostRun, Progress, describe_range
+from headroom.backfill.sizing import BatchSizer
+from headroom.conf import conf
+
+#: How often the coordinator looks for finished batches, in seconds.
+POLL_SECONDS = 0.05
+
+
+def celery_app() -> Any:
+    if conf.BACKFILL_CELERY_APP:
+        from django.utils.module_loading import import_string
+
+        return import_string(conf.BACKFILL_CELERY_APP)
+    from celery import current_app
+
+    return current_app
+
+
+class CeleryCoordinator(InlineRunner):
+    """Plans, sends and collects the batches of one run on Celery."""
+
+    def _batches(self) -> Any:
+        return BackfillBatch.objects.using(self.using).filter(run_id=self.run.pk)
+
+    def _send(self, batch: BackfillBatch) -> None:
+        options: dict[str, Any] = {}
+        if conf.BACKFILL_CELERY_QUEUE:
+            options["queue"] = conf.BACKFILL_CELERY_QUEUE
+        celery_app().send_task(
+            "headroom.backfill.run_batch",
+            args=(self.using, self.run.pk, batch.pk, batch.token),
+            **options,
+        )
+
+    def _resend(self, batches: list[BackfillBatch]) -> None:
+        """Send these batches again with a new token (older copies become no-ops)."""
+        for batch in batches:
+            batch.token += 1
+            batch.state = BatchState.PENDING
+            batch.enqueued_at = timezone.now()
+            batch.save(using=self.using, update_fields=["token", "state", "enqueued_at"])
+            self._send(batch)
+
+    def _unlocked(self, query: Any) -> list[BackfillBatch]:
+        """Batches of ``query`` no task is working on right now."""
+        features = connections[self.using].features
+        with transaction.atomic(using=self.using):
+            if features.has_select_for_update_skip_locked:
+                query = query.select_for_update(skip_locked=True)
+            found = list(query)
+            self._resend(found)
+        return found
+
+    def _plan(self, r: Range, seq: int, attempt: int = 0) -> BackfillBatch:
+        return BackfillBatch(
+            run=self.run,
+            seq=seq,
+            start_key=r.start,
+            end_key=r.end,
+            size=r.size if r.rows is None else r.rows,
+            attempt=attempt,
+            enqueued_at=timezone.now(),
+        )
+
+    def _split(self, batch: BackfillBatch, seq: int) -> list[BackfillBatch]:
+        """Two halves of a failed batch's range."""
+        half = max(1, batch.size // 2)
+        first = self.planner.next_range(batch.start_key, half, batch.end_key)
+        if first is None or first.end == batch.end_key or batch.size <= 1:
+            return [
+                self._plan(
+                    Range(batch.start_key, batch.end_key, batch.size), seq, batch.attempt + 1
+                )
+            ]
+        second = Range(first.end, batch.end_key, max(1, batch.size - first.size))
+        return [
+            self._plan(first, seq, batch.attempt + 1),
+            self._plan(second, seq + 1, batch.attempt + 1),
+        ]
+
+    def _loop(self) -> BackfillRun:
+        run, options = self.run, self.options
+        sizer = BatchSizer(
+            target=options.target_batch_seconds,
+            size=run.batch_size or options.batch_size,
+            low=options.min_batch_size,
+            high=options.max_batch_size,
+        )
+        progress = Progress()
+        seq = int(self._batches().aggregate(top=Max("seq"))["top"] or 0)
+        # Taking over: whatever was sent before may be lost; send it again.
+        self._unlocked(self._batches().filter(state__in=(BatchState.PENDING, BatchState.PARKED)))
+        frontier: Key | None = run.cursor
+        planned_all = False
+        rows_done, batches_done, busy = run.rows_done, run.batches_done, run.seconds_busy
+        longest, failures, done_share = run.longest_batch_seconds, run.failures, run.progress
+        next_health = 0.0
+        healthy = True
+        began = time.monotonic()
+        sent_rows = 0
+        last_collect = time.monotonic()
+        while True:
+            state = self._state()
+            if state == State.PAUSED:
+                # Tasks that start now park their batch; they are sent again on resume.
+                state = self._wait_while_paused()
+                if state == State.RUNNING:
+                    self._unlocked(self._batches().filter(state=BatchState.PARKED))
+            if state in (State.CANCELLING, State.CANCELLED):
+                self._batches().filter(state=BatchState.PENDING).update(state=BatchState.PARKED)
+                return self._finish(State.CANCELLED, "cancelled on request")
+
+            # Collect what the workers finished.
+            finished = list(
+                self._batches()
+                .filter(state__in=(BatchState.DONE, BatchState.FAILED), collected=False)
+                .order_by("seq")
+            )
+            now_mono = time.monotonic()
+            for batch in finished:
+                if batch.state == BatchState.DONE:
+                    rows_done += batch.rows
+                    batches_done += 1
+                    busy += batch.seconds
+                    longest = max(longest, batch.seconds)
+                    sizer.observe(batch.size, batch.seconds)
+                    share = self._share(batch)
+                    done_share = min(1.0, done_share + share)
+                    continue
+                if batch.attempt >= options.batch_retries:
+                    failures += 1
+                    BackfillFailure.objects.using(self.using).create(
+                        run=run,
+                        start_key=batch.start_key,
+                        end_key=batch.end_key,
+                        attempts=batch.attempt + 1,
+                        error=batch.error,
+                    )
+                    done_share = min(1.0, done_share + self._share(batch))
+                    self.reporter.event(
+                        f"keys {describe_range(Range(batch.start_key, batch.end_key, batch.size))} "
+                        f"failed {batch.attempt + 1} times ({batch.error[:80]}); put in the "
+                        f"failure ledger ({failures} of {options.error_budget} allowed)"
+                    )
+                else:
+                    sizer.shrink(batch.size)
+                    with transaction.atomic(using=self.using):
+                        halves = self._split(batch, seq + 1)
+                        seq += len(halves)
+                        BackfillBatch.objects.using(self.using).bulk_create(halves)
+                        BackfillBatch.objects.using(self.using).filter(pk=batch.pk).update(
+                            state=BatchState.SPLIT
+                        )
+                    for half in halves:
+                        self._send(half)
+                    self.reporter.event(
+                        f"batch {batch.seq} failed ({batch.error[:100]}); sent again as "
+                        f"{len(halves)} smaller batch(es)"
+                    )
+            if finished:
+                interval = max(1e-6, now_mono - last_collect)
+                last_collect = now_mono
+                new_rows = sum(b.rows for b in finished if b.state == BatchState.DONE)
+                progress.observe(new_rows, sum(self._share(b) for b in finished), interval)
+                self._batches().filter(pk__in=[b.pk for b in finished]).update(collected=True)
+                self._save(
+                    rows_done=rows_done,
+                    batches_done=batches_done,
+                    seconds_busy=busy,
+                    longest_batch_seconds=longest,
+                    failures=failures,
+                    batch_size=sizer.size,
+                    rows_per_second=progress.rows_per_second or 0.0,
+                    progress=done_share,
+                    eta_seconds=progress.eta(done_share),
+                )
+                self.reporter.update(run)
+                if failures > options.error_budget:
+                    return self._finish(
+                        State.FAILED, f"error budget spent: {failures} key ranges failed"
+                    )
+
+            in_flight = (
+                self._batches().filter(state__in=(BatchState.PENDING, BatchState.PARKED)).count()
+            )
+            if planned_all and in_flight == 0:
+                if failures:
+                    return self._finish(
+                        State.FAILED,
+                        f"finished with {failures} key range(s) in the failure ledger",
+                    )
+                return self._finish(State.SUCCEEDED, "")
+
+            if time.monotonic() >= next_health:
+                reason = throttle.why_wait(self.using, self.backfill)
+                next_health = time.monotonic() + options.throttle_check_seconds
+                if reason and healthy:
+                    self._set_state(State.THROTTLED, (State.RUNNING,), throttle_reason=reason)
+                    self.reporter.event(f"throttled: {reason}")
+                    self.reporter.update(run)
+                elif reason:
+                    self._save(throttle_reason=reason)
+                elif not healthy:
+                    self._set_state(State.RUNNING, (State.THROTTLED,), throttle_reason="")
+                    self.reporter.event("healthy again; going on")
+                else:
+                    self._save()  # heartbeat
+                healthy = reason is None
+
+            # Plan and send more, within the in-flight bound and the global rate.
+            while healthy and not planned_all and in_flight < options.max_in_flight:
+                if options.max_rows_per_second:
+                    allowed = (time.monotonic() - began) * options.max_rows_per_second
+                    if sent_rows >= allowed:
+                        break
+                r = self.planner.next_range(frontier, sizer.size, run.stop_key)
+                if r is None:
+                    planned_all = True
+                    break
+                with transaction.atomic(using=self.using):
+                    seq += 1
+                    batch = self._plan(r, seq)
+                    batch.save(using=self.using)
+                    self._save(cursor=r.end, batch_size=sizer.size)
+                self._send(batch)
+                frontier = r.end
+                sent_rows += batch.size
+                in_flight += 1
+
+            # Batches sent long ago and held by no task: their message was lost.
+            stale = timezone.now() - datetime.timedelta(seconds=options.lease_seconds)
+            lost = self._unlocked(
+                self._batches().filter(state=BatchState.PENDING, enqueued_at__lt=stale)
+            )
+            for batch in lost:
+                self.reporter.event(
+                    f"batch {batch.seq} was not done within {options.lease_seconds:g} s and no "
+                    f"worker holds it; sent again (token {batch.token})"
+                )
+            self.sleep(POLL_SECONDS)
+
+    def _share(self, batch: BackfillBatch) -> float:
+        run = self.run
+        if run.start_key is not None and run.stop_key is not None and self.planner.kind != "keyset":
+            span = float(run.stop_key[0]) - float(run.start_key[0])
+            return batch.size / span if span > 0 else 1.0
+        return batch.rows / run.rows_total if run.rows_total else 0.0
+
+
+__all__ = ["CeleryCoordinator", "LostRun"]

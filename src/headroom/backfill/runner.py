@@ -1,0 +1,464 @@
+"""The inline runner: the batch loop that ``headroom backfill run`` executes by default.
+
+Each batch is one transaction holding the batch's changes and the run's checkpoint (the
+cursor, counts and timings, conditional on the runner's generation). Killed at any moment,
+the process loses nothing: either the batch committed with its checkpoint, or neither did
+and the next runner repeats that one batch. Between batches the runner reads pause and
+cancel requests, checks database health (at most every ``throttle_check_seconds``), and
+sizes the next batch to the target batch time.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, Protocol
+
+from django.db import transaction
+from django.utils import timezone
+
+from headroom.backfill import control, throttle
+from headroom.backfill.database import set_batch_timeouts, timeout_kind
+from headroom.backfill.keys import CsvPlanner, IntegerRangePlanner, Key, Planner, Range, planner_for
+from headroom.backfill.models import BackfillFailure, BackfillRun, State
+from headroom.backfill.options import RunOptions
+from headroom.backfill.sizing import BatchSizer
+
+if TYPE_CHECKING:
+    from headroom.backfill.base import Backfill
+
+
+class LostRun(Exception):
+    """Another runner took the run over; this one must stop writing."""
+
+
+class Reporter(Protocol):
+    def update(self, run: BackfillRun) -> None: ...
+
+    def event(self, text: str) -> None: ...
+
+
+class SilentReporter:
+    def update(self, run: BackfillRun) -> None:
+        pass
+
+    def event(self, text: str) -> None:
+        pass
+
+
+def execute_batch(backfill: Backfill, planner: Planner, r: Range) -> int:
+    """Run ``process`` (or ``update``) over the range; return the rows it reports."""
+    if isinstance(planner, CsvPlanner):
+        rows = planner.rows(r)
+        changed = backfill.process(rows)  # type: ignore[arg-type]
+        return len(rows) if changed is None else int(changed)
+    changed = backfill.process(planner.batch(r))
+    if changed is None:
+        return r.rows or 0
+    return int(changed)
+
+
+def describe_range(r: Range) -> str:
+    start = "start" if r.start is None else ", ".join(map(str, r.start))
+    return f"({start} .. {', '.join(map(str, r.end))}]"
+
+
+class Progress:
+    """Rows per second and ETA from the recent batches (moving averages)."""
+
+    def __init__(self, alpha: float = 0.3) -> None:
+        self.alpha = alpha
+        self.rows_per_second: float | None = None
+        self.share_per_second: float | None = None
+
+    def observe(self, rows: int, share: float, seconds: float) -> None:
+        if seconds <= 0:
+            return
+        for name, value in (
+            ("rows_per_second", rows / seconds),
+            ("share_per_second", share / seconds),
+        ):
+            old = getattr(self, name)
+            setattr(
+                self, name, value if old is None else self.alpha * value + (1 - self.alpha) * old
+            )
+
+    def eta(self, progress: float) -> float | None:
+        if progress >= 1.0:
+            return 0.0
+        if not self.share_per_second:
+            return None
+        return (1.0 - progress) / self.share_per_second
+
+
+class InlineRunner:
+    """Runs one backfill's batches in this process until done, cancelled or failed."""
+
+    def __init__(
+        self,
+        backfill: Backfill,
+        options: RunOptions,
+        reporter: Reporter | None = None,
+        *,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.backfill = backfill
+        self.options = options
+        self.reporter = reporter or SilentReporter()
+        self.using = backfill.database_alias()
+        self.sleep = sleep
+        self.planner: Planner = planner_for(backfill, self.using)
+        self.run: BackfillRun
+
+    # --- state on the run row ------------------------------------------------------------
+
+    def _runs(self) -> Any:
+        return BackfillRun.objects.using(self.using).filter(
+            pk=self.run.pk, generation=self.run.generation
+        )
+
+    def _save(self, **fields: Any) -> None:
+        """Write runner-owned fields, conditional on still owning the run."""
+        now = timezone.now()
+        fields.setdefault("heartbeat_at", now)
+        fields["updated_at"] = now
+        if not self._runs().update(**fields):
+            raise LostRun(f"run #{self.run.pk} was taken over by another runner")
+        for key, value in fields.items():
+            setattr(self.run, key, value)
+
+    def _state(self) -> str:
+        state: str = (
+            BackfillRun.objects.using(self.using)
+            .filter(pk=self.run.pk)
+            .values_list("state", flat=True)
+            .get()
+        )
+        self.run.state = state
+        return state
+
+    def _set_state(self, new: str, only_from: tuple[str, ...], **fields: Any) -> bool:
+        changed = (
+            self._runs()
+            .filter(state__in=only_from)
+            .update(state=new, heartbeat_at=timezone.now(), updated_at=timezone.now(), **fields)
+        )
+        if changed:
+            self.run.state = new
+            for key, value in fields.items():
+                setattr(self.run, key, value)
+        return bool(changed)
+
+    # --- the loop ------------------------------------------------------------------------
+
+    def start(self) -> control.Claim:
+        claim = control.claim(
+            self.backfill.name,
+            self.backfill.param_values(),
+            self.using,
+            self.options.executor,
+            take_over=self.options.take_over,
+        )
+        self.run = claim.run
+        if self.run.stop_key is None and self.run.batches_done == 0 and self.run.cursor is None:
+            start = self.planner.first_key()
+            self._save(
+                stop_key=self.planner.stop_key(),
+                start_key=start,
+                cursor=start,
+                rows_total=self.planner.estimate_rows(),
+                batch_size=self.options.batch_size,
+            )
+        return claim
+
+    def execute(self) -> BackfillRun:
+        claim = self.start()
+        run = self.run
+        self.reporter.event(
+            f"{'resumed' if claim.resumed else 'started'} run #{run.pk} of {run.name} "
+            f"(generation {run.generation}, {self.planner.kind} batches over "
+            f"{', '.join(self.planner.fields)})"
+        )
+        try:
+            return self._loop()
+        except LostRun as exc:
+            self.reporter.event(f"stopped: {exc}")
+            run.refresh_from_db(using=self.using)
+            return run
+
+    def _loop(self) -> BackfillRun:
+        run, options = self.run, self.options
+        sizer = BatchSizer(
+            target=options.target_batch_seconds,
+            size=run.batch_size or options.batch_size,
+            low=options.min_batch_size,
+            high=options.max_batch_size,
+        )
+        progress = Progress()
+        cursor: Key | None = run.cursor
+        rows_done, batches_done, busy = run.rows_done, run.batches_done, run.seconds_busy
+        longest, failures = run.longest_batch_seconds, run.failures
+        attempts, failed_size = 0, 0
+        next_health = 0.0
+        batches_this_process = 0
+        state = self._state()
+        while True:
+            if state in (State.PAUSED, State.CANCELLING, State.CANCELLED):
+                state = self._wait_while_paused()
+                if state != State.RUNNING:
+                    return self._finish(State.CANCELLED, "cancelled on request")
+            if options.max_batches is not None and batches_this_process >= options.max_batches:
+                self.reporter.event(f"stopped after {batches_this_process} batch(es) as asked")
+                return run
+            if time.monotonic() >= next_health:
+                state = self._wait_while_unhealthy()
+                next_health = time.monotonic() + options.throttle_check_seconds
+                if state != State.RUNNING:
+                    continue
+            size = failed_size or sizer.size
+            r = self.planner.next_range(cursor, size, run.stop_key)
+            if r is None:
+                if failures:
+                    return self._finish(
+                        State.FAILED,
+                        f"finished with {failures} key range(s) in the failure ledger; after "
+                        f"fixing the cause, retry them: headroom backfill run {run.name} "
+                        "--retry-failed",
+                    )
+                return self._finish(State.SUCCEEDED, "")
+            began = time.monotonic()
+            try:
+                with transaction.atomic(using=self.using):
+                    set_batch_timeouts(self.using, options.lock_timeout, options.statement_timeout)
+                    rows = execute_batch(self.backfill, self.planner, r)
+                    seconds = time.monotonic() - began
+                    share = (
+                        self.planner.progress(
+                            r.end, run.start_key, run.stop_key, rows_done + rows, run.rows_total
+                        )
+                        - run.progress
+                    )
+                    progress.observe(rows, max(0.0, share), seconds)
+                    done = self.planner.progress(
+                        r.end, run.start_key, run.stop_key, rows_done + rows, run.rows_total
+                    )
+                    self._save(
+                        cursor=r.end,
+                        rows_done=rows_done + rows,
+                        batches_done=batches_done + 1,
+                        batch_size=sizer.size,
+                        seconds_busy=busy + seconds,
+                        rows_per_second=progress.rows_per_second or 0.0,
+                        longest_batch_seconds=max(longest, seconds),
+                        progress=done,
+                        eta_seconds=progress.eta(done),
+                    )
+                    state = self._state()
+                held = time.monotonic() - began
+            except LostRun:
+                raise
+            except Exception as exc:
+                if isinstance(self.planner, CsvPlanner):
+                    self.planner.rewind()
+                attempts += 1
+                kind = timeout_kind(exc) or type(exc).__name__
+                if attempts > options.batch_retries:
+                    failures += 1
+                    cursor = self._record_failure(r, attempts, exc, failures)
+                    self.reporter.event(
+                        f"keys {describe_range(r)} failed {attempts} times ({kind}); put in the "
+                        f"failure ledger ({failures} of {options.error_budget} allowed)"
+                    )
+                    attempts, failed_size = 0, 0
+                    if failures > options.error_budget:
+                        return self._finish(
+                            State.FAILED,
+                            f"error budget spent: {failures} key ranges failed (last: {kind}: "
+                            f"{str(exc).strip()[:200]})",
+                        )
+                    continue
+                failed_size = sizer.shrink(r.size)
+                self.reporter.event(
+                    f"batch {describe_range(r)} failed ({kind}: {str(exc).strip()[:120]}); "
+                    f"retrying with {failed_size} keys"
+                )
+                continue
+            attempts, failed_size = 0, 0
+            batches_this_process += 1
+            sizer.observe(r.size, held)
+            cursor = r.end
+            rows_done += rows
+            batches_done += 1
+            busy += held
+            longest = max(longest, held)
+            self.run.longest_batch_seconds = longest
+            if rows == 0 and isinstance(self.planner, IntegerRangePlanner):
+                cursor = self.planner.seek(r.end, run.stop_key) or run.stop_key
+            self.reporter.update(run)
+            self._pace(rows, held)
+
+    def _pace(self, rows: int, seconds: float) -> None:
+        pause = self.options.sleep_ratio * seconds
+        if self.options.max_rows_per_second:
+            pause = max(pause, rows / self.options.max_rows_per_second - seconds)
+        if pause > 0:
+            self.sleep(pause)
+
+    def _record_failure(self, r: Range, attempts: int, exc: BaseException, failures: int) -> Key:
+        with transaction.atomic(using=self.using):
+            BackfillFailure.objects.using(self.using).create(
+                run=self.run,
+                start_key=r.start,
+                end_key=r.end,
+                attempts=attempts,
+                error=f"{type(exc).__name__}: {exc}".strip()[:2000],
+            )
+            self._save(cursor=r.end, failures=failures)
+        return r.end
+
+    def _wait_while_paused(self) -> str:
+        state = self.run.state
+        announced = False
+        while state == State.PAUSED:
+            if not announced:
+                self.reporter.event(
+                    f"paused; resume with: headroom backfill resume {self.run.name}"
+                )
+                self.reporter.update(self.run)
+                announced = True
+            self.sleep(0.5)
+            self._save()  # heartbeat: the run is still ours
+            state = self._state()
+        if state == State.ENQUEUED:  # resumed while we held it
+            self._set_state(State.RUNNING, (State.ENQUEUED,))
+            state = State.RUNNING
+        if announced and state == State.RUNNING:
+            self.reporter.event("resumed")
+        return state
+
+    def _wait_while_unhealthy(self) -> str:
+        reason = throttle.why_wait(self.using, self.backfill)
+        if reason is None:
+            return self._state()
+        self._set_state(State.THROTTLED, (State.RUNNING,), throttle_reason=reason)
+        self.reporter.event(f"throttled: {reason}")
+        self.reporter.update(self.run)
+        while reason is not None:
+            self.sleep(self.options.throttle_check_seconds)
+            state = self._state()
+            if state not in (State.THROTTLED, State.RUNNING):
+                return state
+            previous, reason = reason, throttle.why_wait(self.using, self.backfill)
+            if reason is not None:
+                fields = {"throttle_reason": reason} if reason != previous else {}
+                self._save(**fields)
+                self.reporter.update(self.run)
+        self._set_state(State.RUNNING, (State.THROTTLED,), throttle_reason="")
+        self.reporter.event("healthy again; going on")
+        return self._state()
+
+    def _finish(self, state: str, message: str) -> BackfillRun:
+        fields: dict[str, Any] = {
+            "finished_at": timezone.now(),
+            "message": message,
+            "owner": "",
+            "throttle_reason": "",
+        }
+        if state == State.SUCCEEDED:
+            fields.update(progress=1.0, eta_seconds=0.0)
+        self._runs().update(state=state, updated_at=timezone.now(), **fields)
+        self.run.refresh_from_db(using=self.using)
+        self.reporter.update(self.run)
+        return self.run
+
+
+def run_backfill(
+    backfill: Backfill | str,
+    *,
+    params: dict[str, Any] | None = None,
+    database: str | None = None,
+    reporter: Reporter | None = None,
+    **options: Any,
+) -> BackfillRun:
+    """Run (or resume) a backfill to the end in this process and return its run.
+
+    ``backfill`` is an instance or a registered name; ``options`` override
+    :class:`~headroom.backfill.options.RunOptions` fields (``target_batch_seconds=1.0``).
+    """
+    from headroom.backfill.registry import get_backfill
+
+    if isinstance(backfill, str):
+        backfill = get_backfill(backfill)(**(params or {}))
+    if database:
+        backfill.database = database
+    run_options = RunOptions.build(backfill, **options)
+    if run_options.executor == "celery":
+        from headroom.backfill.coordinator import CeleryCoordinator
+
+        return CeleryCoordinator(backfill, run_options, reporter).execute()
+    return InlineRunner(backfill, run_options, reporter).execute()
+
+
+def retry_failed(
+    backfill: Backfill, options: RunOptions, reporter: Reporter | None = None
+) -> BackfillRun:
+    """Run the key ranges in the failure ledger of the backfill's last failed run again.
+
+    Each range is one batch (with the usual time limits) committed together with marking its
+    ledger entry resolved. When none is left the run becomes ``succeeded``.
+    """
+    reporter = reporter or SilentReporter()
+    using = backfill.database_alias()
+    run = (
+        BackfillRun.objects.using(using)
+        .filter(name=backfill.name, state=State.FAILED, failed_ranges__resolved=False)
+        .order_by("-id")
+        .first()
+    )
+    if run is None:
+        raise control.RunError(f"{backfill.name} has no failed run with key ranges to retry.")
+    generation = run.generation + 1
+    taken = (
+        BackfillRun.objects.using(using)
+        .filter(pk=run.pk, state=State.FAILED)
+        .update(
+            state=State.RUNNING,
+            generation=generation,
+            owner=control.owner_id(),
+            heartbeat_at=timezone.now(),
+            finished_at=None,
+            message="",
+        )
+    )
+    if not taken:
+        raise control.RunError(f"run #{run.pk} of {backfill.name} changed under us; try again.")
+    planner = planner_for(backfill, using)
+    mine = BackfillRun.objects.using(using).filter(pk=run.pk, generation=generation)
+    left = 0
+    for failure in run.failed_ranges.using(using).filter(resolved=False).order_by("id"):
+        r = Range(failure.start_key, failure.end_key, 0)
+        try:
+            with transaction.atomic(using=using):
+                set_batch_timeouts(using, options.lock_timeout, options.statement_timeout)
+                rows = execute_batch(backfill, planner, r)
+                failure.resolved = True
+                failure.save(using=using, update_fields=["resolved"])
+                from django.db.models import F
+
+                if not mine.update(rows_done=F("rows_done") + rows, heartbeat_at=timezone.now()):
+                    raise LostRun(f"run #{run.pk} was taken over by another runner")
+            reporter.event(f"keys {describe_range(r)}: done ({rows} rows)")
+        except LostRun:
+            raise
+        except Exception as exc:
+            left += 1
+            reporter.event(f"keys {describe_range(r)} failed again: {type(exc).__name__}: {exc}")
+    final = State.SUCCEEDED if left == 0 else State.FAILED
+    message = "" if left == 0 else f"{left} key range(s) still fail; see the failure ledger"
+    fields: dict[str, Any] = {"failures": left, "message": message, "owner": ""}
+    if left == 0:
+        fields.update(progress=1.0, eta_seconds=0.0)
+    mine.update(state=final, finished_at=timezone.now(), updated_at=timezone.now(), **fields)
+    run.refresh_from_db(using=using)
+    reporter.update(run)
+    return run

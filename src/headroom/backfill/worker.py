@@ -1,0 +1,64 @@
+"""One batch, as a Celery worker runs it (see :mod:`headroom.backfill.tasks`)."""
+
+from __future__ import annotations
+
+import os
+import time
+
+from django.db import transaction
+from django.utils import timezone
+
+from headroom.backfill.database import set_batch_timeouts, timeout_kind
+from headroom.backfill.keys import IntegerRangePlanner, Range, planner_for
+from headroom.backfill.models import BackfillBatch, BackfillRun, BatchState, State
+from headroom.backfill.options import RunOptions
+from headroom.backfill.registry import get_backfill
+from headroom.backfill.runner import execute_batch
+
+
+def process_batch(using: str, run_id: int, batch_id: int, token: int, worker: str = "") -> str:
+    run = BackfillRun.objects.using(using).get(pk=run_id)
+    if run.state in (State.CANCELLING, State.CANCELLED, State.FAILED, State.SUCCEEDED):
+        return f"skipped batch {batch_id}: run #{run_id} is {run.state}"
+    batches = BackfillBatch.objects.using(using).filter(
+        pk=batch_id, token=token, state=BatchState.PENDING
+    )
+    if run.state == State.PAUSED:
+        # The coordinator sends it again on resume.
+        batches.update(state=BatchState.PARKED)
+        return f"parked batch {batch_id}: run #{run_id} is paused"
+    backfill = get_backfill(run.name)(**run.params)
+    planner = planner_for(backfill, using)
+    options = RunOptions.build(backfill)
+    who = f"{worker or 'worker'} pid {os.getpid()}"
+    began = time.monotonic()
+    try:
+        with transaction.atomic(using=using):
+            set_batch_timeouts(using, options.lock_timeout, options.statement_timeout)
+            batch = BackfillBatch.objects.using(using).select_for_update().get(pk=batch_id)
+            if batch.token != token or batch.state != BatchState.PENDING:
+                return f"skipped batch {batch_id}: {batch.state}, token {batch.token} not {token}"
+            known = None if isinstance(planner, IntegerRangePlanner) else batch.size
+            rows = execute_batch(
+                backfill, planner, Range(batch.start_key, batch.end_key, batch.size, known)
+            )
+            batch.state = BatchState.DONE
+            batch.rows = rows
+            batch.seconds = time.monotonic() - began
+            batch.worker = who
+            batch.finished_at = timezone.now()
+            batch.save(
+                using=using, update_fields=["state", "rows", "seconds", "worker", "finished_at"]
+            )
+    except Exception as exc:
+        kind = timeout_kind(exc) or type(exc).__name__
+        with transaction.atomic(using=using):
+            batches.update(
+                state=BatchState.FAILED,
+                error=f"{kind}: {exc}".strip()[:2000],
+                seconds=time.monotonic() - began,
+                worker=who,
+                finished_at=timezone.now(),
+            )
+        return f"batch {batch_id} failed: {kind}"
+    return f"batch {batch_id} done: {rows} rows in {batch.seconds:.3f} s"

@@ -1,0 +1,84 @@
+"""The backfills of the tests; defined in ``backfills.py``, so they register themselves."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+from django.db.models import F, QuerySet
+
+from headroom.backfill import Backfill, CsvBackfill, Param
+from tests.backfill.app.models import Coded, Counter, Entry, Price
+
+
+def _hold_if_asked(batch: QuerySet[Any]) -> None:
+    """Stop inside a batch, once its rows are changed, when the test asks for it.
+
+    ``HEADROOM_TEST_HOLD_DIR`` names a directory; when its file ``hold`` exists, the batch
+    writes ``inside`` (the test then knows a batch is in flight) and waits for ``hold`` to go.
+    """
+    folder = os.environ.get("HEADROOM_TEST_HOLD_DIR")
+    if not folder:
+        return
+    hold = Path(folder) / "hold"
+    if hold.exists():
+        (Path(folder) / "inside").write_text(str(os.getpid()))
+        while hold.exists():
+            time.sleep(0.05)
+
+
+class CountEveryRow(Backfill):
+    """Adds one to every row's hits: a row processed twice shows 2."""
+
+    queryset = Counter.objects.all()
+
+    def process(self, batch: QuerySet[Any]) -> int:
+        changed = batch.update(hits=F("hits") + 1)
+        _hold_if_asked(batch)
+        delay = float(os.environ.get("HEADROOM_TEST_BATCH_DELAY", "0"))
+        if delay:
+            time.sleep(delay)
+        return changed
+
+
+class FillValues(Backfill):
+    """Sets value = 2 * id where it is missing."""
+
+    queryset = Counter.objects.filter(value__isnull=True)
+    update = {"value": F("id") * 2, "hits": F("hits") + 1}
+
+
+class FillCoded(Backfill):
+    queryset = Coded.objects.filter(label="")
+
+    def process(self, batch: QuerySet[Any]) -> None:
+        batch.update(label="filled", hits=F("hits") + 1)
+
+
+class FillEntries(Backfill):
+    queryset = Entry.objects.all()
+    update = {"hits": F("hits") + 1}
+
+
+class FillFrom(Backfill):
+    """Sets value = hits + offset for ids from ``first`` on."""
+
+    first = Param(int, help="the first id to fill")
+    offset = Param(int, default=100)
+
+    def get_queryset(self) -> QuerySet[Any]:
+        return Counter.objects.filter(id__gte=self.first, value__isnull=True)
+
+    def process(self, batch: QuerySet[Any]) -> int:
+        return batch.update(value=F("hits") + self.offset)
+
+
+class ImportPrices(CsvBackfill):
+    """Prices from a CSV file (sku,cents)."""
+
+    def process(self, rows: list[dict[str, str]]) -> int:  # type: ignore[override]
+        for row in rows:
+            Price.objects.filter(sku=row["sku"]).update(cents=int(row["cents"]))
+        return len(rows)

@@ -1,0 +1,50 @@
+"""Fixtures of the backfill tests: tables filled fast, on SQLite and on PostgreSQL."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+from django.db import connections
+
+from tests import services
+
+
+def fill_counters(using: str, rows: int, *, value: int | None = None) -> None:
+    """``rows`` Counter rows with ids 1..rows, in one statement."""
+    sql_value = "NULL" if value is None else str(int(value))
+    with connections[using].cursor() as cursor:
+        if connections[using].vendor == "postgresql":
+            cursor.execute(
+                "INSERT INTO backfilltests_counter (id, value, hits) "
+                f"SELECT g, {sql_value}, 0 FROM generate_series(1, %s) g",
+                [rows],
+            )
+            cursor.execute(
+                "SELECT setval(pg_get_serial_sequence('backfilltests_counter', 'id'), %s)", [rows]
+            )
+        else:
+            cursor.execute(
+                "WITH RECURSIVE g(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM g WHERE n < %s) "
+                f"INSERT INTO backfilltests_counter (id, value, hits) SELECT n, {sql_value}, 0 "
+                "FROM g",
+                [rows],
+            )
+
+
+def hits(using: str) -> dict[int, int]:
+    """How many rows were processed how many times: {1: 100000} is exactly once."""
+    with connections[using].cursor() as cursor:
+        cursor.execute("SELECT hits, count(*) FROM backfilltests_counter GROUP BY hits")
+        return {int(h): int(n) for h, n in cursor.fetchall()}
+
+
+@pytest.fixture(params=["default", "postgres"], ids=["sqlite", "postgresql"])
+def alias(request: pytest.FixtureRequest) -> str:
+    """Each test runs on SQLite and on PostgreSQL."""
+    if request.param == "postgres":
+        services.require("postgresql")
+    return str(request.param)
+
+
+Filler = Callable[..., None]
