@@ -93,5 +93,14 @@ def spool_dir(
             response = client.get(path, params)
             assert response.status_code == 200, (path, response.content[:300])
         spool.close()
+        flush_statistics("postgres")
     assert (directory / f"probe-{os.getpid()}.jsonl").exists()
     return directory
+
+
+def flush_statistics(alias: str) -> None:
+    """Make this session's index scans visible in pg_stat_user_indexes (PostgreSQL 15+)."""
+    with connections[alias].cursor() as cursor:
+        cursor.execute("SELECT pg_stat_force_next_flush()")
+    with connections[alias].cursor() as cursor:
+        cursor.execute("SELECT 1")
