@@ -166,6 +166,24 @@ class HeadroomSettings:
     #: ``--dry-run`` runs this many batches in a transaction that is rolled back.
     BACKFILL_DRY_RUN_BATCHES: int = 3
 
+    # --- database ----------------------------------------------------------------------------
+    #: RAM of the database host ("16GB"), for ``headroom dbconfig``'s memory figures; None:
+    #: this machine's RAM (``--ram`` overrides it).
+    DB_HOST_RAM: str | None = None
+    #: The database's storage: "ssd" or "hdd" ("auto": read from this machine when the
+    #: database is local, else taken as SSD).
+    DB_STORAGE: Literal["auto", "ssd", "hdd"] = "auto"
+    #: Machines running the web workers (each with GUNICORN_WORKERS x GUNICORN_THREADS
+    #: connections), for the connection demand against max_connections.
+    WEB_SERVERS: int = 1
+    #: Celery worker processes (over all machines) that use the database; None: the
+    #: ``CELERY_WORKER_CONCURRENCY`` setting when Celery is configured, else 0.
+    CELERY_CONCURRENCY: int | None = None
+    #: ``headroom indexes`` leaves tables with fewer rows alone.
+    INDEX_MIN_TABLE_ROWS: int = 10_000
+    #: An index is advised only when it cuts a statement's cost by this fraction (0..1).
+    INDEX_MIN_SAVING: float = 0.5
+
 
 SCENARIO_KEYS: dict[str, Any] = {
     "path": str,
@@ -272,6 +290,8 @@ _POSITIVE = (
     "BACKFILL_MAX_IN_FLIGHT",
     "BACKFILL_LEASE_SECONDS",
     "BACKFILL_DRY_RUN_BATCHES",
+    "WEB_SERVERS",
+    "INDEX_MIN_TABLE_ROWS",
 )
 
 
@@ -317,6 +337,8 @@ def build(raw: Any, environ: typing.Mapping[str, str] | None = None) -> Headroom
             raise ConfigError(key, f"must be greater than 0, got {values[key]!r}.")
     if values.get("N_PLUS_ONE_THRESHOLD", 2) < 2:
         raise ConfigError("N_PLUS_ONE_THRESHOLD", "must be 2 or more.")
+    if "INDEX_MIN_SAVING" in values and not 0 < values["INDEX_MIN_SAVING"] < 1:
+        raise ConfigError("INDEX_MIN_SAVING", "must be between 0 and 1, e.g. 0.5.")
     if "MAX_ERROR_RATE" in values and not 0 <= values["MAX_ERROR_RATE"] <= 1:
         raise ConfigError("MAX_ERROR_RATE", "must be between 0 and 1.")
     if values.get("PROBE_MODE") == "capture" and not values.get("SPOOL_DIR"):
