@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol
 
-from django.db import transaction
+from django.db import connections, transaction
 from django.utils import timezone
 
 from headroom.backfill import control, throttle
@@ -106,6 +106,7 @@ class InlineRunner:
         self.options = options
         self.reporter = reporter or SilentReporter()
         self.using = backfill.database_alias()
+        self.vendor = connections[self.using].vendor
         self.sleep = sleep
         self.planner: Planner = planner_for(backfill, self.using)
         self.run: BackfillRun
@@ -299,6 +300,10 @@ class InlineRunner:
 
     def _pace(self, rows: int, seconds: float) -> None:
         pause = self.options.sleep_ratio * seconds
+        if self.vendor == "sqlite":
+            # One writer at a time: leave the lock free for a moment, or a pause request (or
+            # the site itself) could wait on it for the whole run.
+            pause = max(pause, 0.01)
         if self.options.max_rows_per_second:
             pause = max(pause, rows / self.options.max_rows_per_second - seconds)
         if pause > 0:

@@ -79,6 +79,7 @@ class ImportPrices(CsvBackfill):
     """Prices from a CSV file (sku,cents)."""
 
     def process(self, rows: list[dict[str, str]]) -> int:  # type: ignore[override]
+        prices = Price.objects.using(self.database_alias())
         for row in rows:
-            Price.objects.filter(sku=row["sku"]).update(cents=int(row["cents"]))
+            prices.filter(sku=row["sku"]).update(cents=int(row["cents"]))
         return len(rows)

@@ -1,0 +1,21 @@
+"""Settings of the processes the backfill tests start (CLI runs, Celery workers, migrate).
+
+They reach the test's own databases: ``HEADROOM_TEST_SQLITE`` (a file) and
+``HEADROOM_TEST_PG_DB`` name them; ``HEADROOM_TEST_OPTIONS`` (JSON) is ``HEADROOM``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Any
+
+from tests.settings import *  # noqa: F403
+from tests.settings import DATABASES
+
+_default: dict[str, Any] = dict(DATABASES["default"])  # type: ignore[arg-type]
+_postgres: dict[str, Any] = dict(DATABASES["postgres"])  # type: ignore[arg-type]
+_default["NAME"] = os.environ.get("HEADROOM_TEST_SQLITE", str(_default["NAME"]))
+_postgres["NAME"] = os.environ.get("HEADROOM_TEST_PG_DB", str(_postgres["NAME"]))
+DATABASES = {"default": _default, "postgres": _postgres}
+HEADROOM: dict[str, object] = json.loads(os.environ.get("HEADROOM_TEST_OPTIONS", "{}"))

@@ -1,0 +1,132 @@
+"""Real processes for the backfill tests: ``headroom backfill`` runs and Celery workers."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from django.db import connections
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def environment(options: dict[str, Any] | None = None, **extra: str) -> dict[str, str]:
+    """The environment of a child process that reaches this test's databases."""
+    env = {
+        **os.environ,
+        "PYTHONPATH": f"{ROOT}{os.pathsep}{ROOT / 'src'}",
+        "DJANGO_SETTINGS_MODULE": "tests.backfill.process_settings",
+        "HEADROOM_TEST_SQLITE": str(connections["default"].settings_dict["NAME"]),
+        "HEADROOM_TEST_PG_DB": str(connections["postgres"].settings_dict["NAME"]),
+        "HEADROOM_TEST_OPTIONS": json.dumps(options or {}),
+    }
+    env.update(extra)
+    return env
+
+
+class CommandRun:
+    """``python -m headroom backfill ...`` in a subprocess, its output kept line by line."""
+
+    def __init__(self, argv: list[str], env: dict[str, str]) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "headroom", "backfill", *argv],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            start_new_session=True,
+        )
+        self.lines: list[str] = []
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            self.lines.append(line)
+
+    @property
+    def output(self) -> str:
+        return "".join(self.lines)
+
+    def wait(self, timeout: float = 120) -> int:
+        code = self.process.wait(timeout=timeout)
+        self._reader.join(timeout=5)
+        return code
+
+    def kill(self) -> None:
+        """SIGKILL: no cleanup, no rollback message, the connection just drops."""
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait(timeout=30)
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.kill()
+
+
+def wait_for(condition: Callable[[], Any], timeout: float = 60, what: str = "") -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what or condition}")
+        time.sleep(0.05)
+
+
+class Worker:
+    """``celery -A tests.backfill.celery_app worker`` on one queue, in its own process group."""
+
+    def __init__(self, broker: str, queue: str, env: dict[str, str], concurrency: int = 1) -> None:
+        command = [sys.executable, "-m", "celery", "-A", "tests.backfill.celery_app", "worker"]
+        command += ["--pool", "prefork", "--concurrency", str(concurrency), "--loglevel", "INFO"]
+        command += ["--without-gossip", "--without-mingle", "--without-heartbeat"]
+        command += ["--queues", queue, "--hostname", f"{queue}-{time.monotonic_ns()}@%h"]
+        self.process = subprocess.Popen(
+            command,
+            cwd=ROOT,
+            env={**env, "HEADROOM_TEST_BROKER": broker, "HEADROOM_TEST_CELERY_QUEUE": queue},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            start_new_session=True,
+        )
+        self.lines: list[str] = []
+        self.ready = threading.Event()
+        threading.Thread(target=self._read, daemon=True).start()
+        if not self.ready.wait(60):
+            self.kill()
+            raise RuntimeError("the Celery worker did not start:\n" + "".join(self.lines))
+
+    def _read(self) -> None:
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            self.lines.append(line)
+            if " ready." in line:
+                self.ready.set()
+
+    def kill(self) -> None:
+        """SIGKILL the worker and its pool processes at once: a machine that lost power."""
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait(timeout=30)
+
+    def stop(self) -> None:
+        if self.process.poll() is not None:
+            return
+        os.killpg(self.process.pid, signal.SIGTERM)  # warm shutdown
+        try:
+            self.process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.kill()
