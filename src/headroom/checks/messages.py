@@ -98,6 +98,43 @@ MESSAGES: dict[str, dict[str, str]] = {
         "other writers queue behind it for that long. Keep the wait within the target:\n"
         "HEADROOM['BACKFILL_LOCK_TIMEOUT'] = {target}",
     },
+    # --- database server settings (headroom.dbconfig; `check --database ALIAS`) -------------
+    "headroom.E301": {
+        "level": "error",
+        "msg": "DATABASES[{alias!r}] ({vendor}): {setting} is {current}, fewer connections "
+        "than the deployment can open at once.",
+        "hint": "{why}.\n{fix}",
+    },
+    "headroom.W301": {
+        "level": "warning",
+        "msg": "DATABASES[{alias!r}] ({vendor}): {setting} is {current}, too small for the "
+        "host; recommended {recommended}.",
+        "hint": "{why}.\n{fix}",
+    },
+    "headroom.W302": {
+        "level": "warning",
+        "msg": "DATABASES[{alias!r}] ({vendor}): {setting} is {current}, so slow statements "
+        "go unrecorded; recommended {recommended}.",
+        "hint": "{why}.\n{fix}",
+    },
+    "headroom.W303": {
+        "level": "warning",
+        "msg": "DATABASES[{alias!r}] ({vendor}): {setting} is {current}; recommended "
+        "{recommended}.",
+        "hint": "{why}.\n{fix}",
+    },
+    "headroom.W304": {
+        "level": "warning",
+        "msg": "DATABASES[{alias!r}] (SQLite): {setting} is {current}, which makes several "
+        "workers wait on each other; recommended {recommended}.",
+        "hint": "{why}.\n{fix}",
+    },
+    "headroom.I301": {
+        "level": "info",
+        "msg": "DATABASES[{alias!r}] ({vendor}): the server settings could not be read "
+        "({current}).",
+        "hint": "{fix}",
+    },
 }
 
 _LEVELS: dict[str, type[checks.Error] | type[checks.Warning] | type[checks.Info]] = {

@@ -1,11 +1,15 @@
 """Slow queries and missing indexes, proven with the database's own planner.
 
-For the statements the load run spent most time on, the doctor asks the database for the
-plan. A full scan of a big table whose WHERE / ORDER BY columns no index serves gets a
-candidate index (equality columns first, then the range or sort column), which is then built
-inside a transaction, planned and timed again, and rolled back: only an index the planner
-really uses is advised. On MySQL/MariaDB, where DDL commits at once, the index is advised
-without that proof.
+The index advice comes from :mod:`headroom.indexes`: the probe's records of the load run
+are the workload (each statement with its sampled parameters, URL patterns and file:line),
+candidates come from the parsed SQL, and each index is proven before it is advised:
+hypothetically with hypopg on PostgreSQL (else built inside a transaction that is rolled
+back: the doctor runs against a copy of production, not production), on a copy of the
+database file on SQLite. The set is chosen for the whole workload, so one index serving
+several URL patterns is one finding.
+
+On MySQL/MariaDB, where DDL commits at once, and with ``--no-index-proof``, the candidate
+for a statement that scans a big table is advised unproven, from its plan.
 """
 
 from __future__ import annotations
@@ -26,21 +30,11 @@ MIN_TABLE_ROWS = 10_000
 #: How many of the most expensive statements are planned.
 MAX_EXPLAINED = 40
 
-_IDENT = r'[`"]?(?P<{0}>[A-Za-z_][\w$]*)[`"]?'
-_COLUMN = r"[`\"](?P<table>[^`\"]+)[`\"]\.[`\"](?P<column>[^`\"]+)[`\"]"
-_EQUALITY = re.compile(_COLUMN + r"\s*(?:=\s*(?:%s|\?|'[^']*'|-?\d+)|IN\s*\(|IS\s+NULL)", re.I)
-# A bare boolean column (``WHERE "t"."is_active"``) is an equality test too.
-_BARE_BOOLEAN = re.compile(
-    r"(?:\(|\bAND\b|\bWHERE\b|^)\s*(?:NOT\s+)?" + _COLUMN + r"\s*(?=\)|\bAND\b|\bOR\b|$)", re.I
-)
-_RANGE = re.compile(_COLUMN + r"\s*(?:>=|<=|>|<|BETWEEN\b)", re.I)
-_ORDER_ITEM = re.compile(_COLUMN + r"\s*(?P<dir>ASC|DESC)?", re.I)
-_FROM = re.compile(r"\bFROM\s+" + _IDENT.format("table"), re.I)
-_CLAUSE_END = re.compile(r"\b(GROUP\s+BY|ORDER\s+BY|LIMIT|HAVING|OFFSET|FOR\s+UPDATE)\b", re.I)
-
 
 @dataclass
 class Predicates:
+    """The main table's filtered and sorted columns (from :mod:`headroom.indexes.sqlshape`)."""
+
     table: str
     equality: list[str] = field(default_factory=list)
     ranges: list[str] = field(default_factory=list)
@@ -57,33 +51,19 @@ class Predicates:
 
 
 def parse_predicates(sql: str) -> Predicates | None:
-    """The main table's filtered and sorted columns in a Django-generated SELECT."""
-    found = _FROM.search(sql)
-    if found is None:
+    """The main (first) table's filtered and sorted columns of a SELECT, parsed with pglast."""
+    from headroom.indexes.sqlshape import shape_of
+
+    shape = shape_of(sql)
+    if shape is None or not shape.tables:
         return None
-    table = found.group("table")
-    result = Predicates(table)
-    where_at = re.search(r"\bWHERE\b", sql, re.I)
-    order_at = re.search(r"\bORDER\s+BY\b", sql, re.I)
-    if where_at:
-        rest = sql[where_at.end() :]
-        end = _CLAUSE_END.search(rest)
-        where = rest[: end.start()] if end else rest
-        equality = [
-            (m.start(), m["column"]) for m in _EQUALITY.finditer(where) if m["table"] == table
-        ]
-        equality += [
-            (m.start("table"), m["column"])
-            for m in _BARE_BOOLEAN.finditer(where)
-            if m["table"] == table
-        ]
-        result.equality = [column for _, column in sorted(equality)]
-        result.ranges = [m["column"] for m in _RANGE.finditer(where) if m["table"] == table]
-    if order_at:
-        rest = sql[order_at.end() :]
-        end = re.search(r"\b(LIMIT|OFFSET|FOR\s+UPDATE)\b", rest, re.I)
-        order = rest[: end.start()] if end else rest
-        result.order = [m["column"] for m in _ORDER_ITEM.finditer(order) if m["table"] == table]
+    use = next(iter(shape.tables.values()))
+    result = Predicates(use.table)
+    result.equality = list(
+        dict.fromkeys([*use.equality, *(c.column for c in use.constants if c.lookup == c.column)])
+    )
+    result.ranges = list(dict.fromkeys(use.ranges))
+    result.order = [column for column, _ in use.order]
     return result
 
 
@@ -311,7 +291,7 @@ def _index_fix(table: str, columns: list[str], name: str, vendor: str) -> tuple[
     return text, label
 
 
-def query_findings(
+def unproven_findings(
     records: list[dict[str, Any]],
     routes: dict[str, RouteSummary],
     *,
@@ -414,4 +394,184 @@ def query_findings(
                     evidence=evidence,
                 )
             )
+    return findings
+
+
+def _advice_finding(advice: Any, routes: dict[str, RouteSummary], slow_query_ms: float) -> Finding:
+    """One proven missing index as a finding, told from its most expensive statement."""
+    from django.db import connections
+
+    from headroom.indexes.djangocode import operation
+
+    top = advice.gains[0]
+    query = top.query
+    route = max(query.routes, key=lambda r: query.routes[r]) if query.routes else "?"
+    requests = routes[route].requests if route in routes else 0
+    per_request = (
+        query.total_ms * query.routes[route] / max(query.calls, 1) / max(requests, 1)
+        if requests
+        else query.mean_ms
+    )
+    timed = advice.unit == "ms"
+    if timed:
+        gain = f"; {top.before.cost:.1f} ms -> {top.after.cost:.2f} ms with the index"
+    else:
+        gain = f"; planner cost {top.before.cost:,.0f} -> {top.after.cost:,.1f} with the index"
+    others = sorted({r for g in advice.gains[1:] for r in g.query.routes} - {route})
+    also = f" (also serves {', '.join(others)})" if others else ""
+    columns = advice.index_columns
+    what = ", ".join(columns)
+    if advice.candidate.expression:
+        what = f"{advice.candidate.expression[0].upper()}({columns[0]})"
+    scans = "scans all" if advice.candidate.table in top.before.full_scans else "reads"
+    evidence: dict[str, Any] = {
+        "sql": query.sql,
+        "params": query.samples[0] if query.samples else [],
+        "alias": query.alias,
+        "table": advice.candidate.table,
+        "table_rows": advice.rows,
+        "executions": query.calls,
+        "mean_ms": round(query.mean_ms, 2),
+        "max_ms": round(query.max_ms, 2),
+        "plan": top.before.plan,
+        "routes": dict(query.routes),
+        "index_columns": columns,
+        "model": advice.django.label,
+        "proven": True,
+        "proof": advice.method,
+        "plan_with_index": top.after.plan,
+        "ms_before": round(top.before.cost, 2) if timed else round(query.mean_ms, 2),
+        "ms_after": round(top.after.cost, 3) if timed else None,
+        "cost_before": None if timed else round(top.before.cost, 2),
+        "cost_after": None if timed else round(top.after.cost, 2),
+        "samples": len(query.samples),
+        "index": advice.candidate.describe(),
+        "meta_index": advice.django.expression,
+        "migration": operation(advice.django, connections[query.alias].vendor),
+        "serves": [
+            {
+                "sql": g.query.sql,
+                "routes": dict(g.query.routes),
+                "locations": dict(g.query.locations),
+                "before": round(g.before.cost, 3),
+                "after": round(g.after.cost, 3),
+            }
+            for g in advice.gains
+        ],
+    }
+    return Finding(
+        kind="missing_index",
+        severity="error" if query.mean_ms >= slow_query_ms * 0.1 else "warning",
+        title=f"{route} {scans} {advice.rows:,} rows of {advice.candidate.table}: "
+        f"no index on ({what}){gain}{also}",
+        url_pattern=route,
+        location=location_of(query.location) if query.location else None,
+        fix=advice.fix,
+        cost_ms=per_request,
+        evidence=evidence,
+    )
+
+
+def query_findings(
+    records: list[dict[str, Any]],
+    routes: dict[str, RouteSummary],
+    *,
+    slow_query_ms: float,
+    min_table_rows: int = MIN_TABLE_ROWS,
+    prove: bool = True,
+) -> list[Finding]:
+    """Proven missing indexes (via :mod:`headroom.indexes`) and slow queries."""
+    from django.db import DatabaseError, connections
+
+    from headroom.indexes.advisor import advise
+    from headroom.indexes.planner import open_planner
+    from headroom.indexes.workload import from_records
+
+    workload = from_records(records)
+    findings: list[Finding] = []
+    served: set[tuple[str, str]] = set()
+    unproven_aliases: set[str] = set()
+    for alias in sorted({q.alias for q in workload.queries}):
+        if alias not in connections:
+            continue
+        if not prove:
+            unproven_aliases.add(alias)
+            continue
+        with open_planner(alias, allow_build=True) as planner:
+            possible = planner is not None
+        if not possible:
+            unproven_aliases.add(alias)
+            continue
+        try:
+            report = advise(workload, alias, allow_build=True, min_table_rows=min_table_rows)
+        except DatabaseError:
+            unproven_aliases.add(alias)
+            continue
+        for advice in report.advice:
+            findings.append(_advice_finding(advice, routes, slow_query_ms))
+            served |= {(alias, g.query.fingerprint) for g in advice.gains}
+    if unproven_aliases:
+        kept = [
+            r
+            for r in records
+            if any(q.get("alias") in unproven_aliases for q in r.get("queries") or [])
+        ]
+        findings += unproven_findings(
+            kept, routes, slow_query_ms=slow_query_ms, min_table_rows=min_table_rows, prove=False
+        )
+    findings += _slow_findings(records, routes, slow_query_ms, served, unproven_aliases)
+    return findings
+
+
+def _slow_findings(
+    records: list[dict[str, Any]],
+    routes: dict[str, RouteSummary],
+    slow_query_ms: float,
+    served: set[tuple[str, str]],
+    skip_aliases: set[str],
+) -> list[Finding]:
+    """Slow statements no proven index serves, with their plan."""
+    from django.db import DatabaseError, connections
+
+    findings = []
+    for st in collect_statements(records)[:MAX_EXPLAINED]:
+        if (st.alias, st.fingerprint) in served or st.alias in skip_aliases:
+            continue
+        if st.alias not in connections or not (st.mean_ms >= slow_query_ms or st.slow):
+            continue
+        if not st.fingerprint.upper().startswith("SELECT"):
+            continue
+        predicates = parse_predicates(st.sql)
+        try:
+            plan = explain(st.alias, st.sql, st.params)
+        except DatabaseError:
+            continue
+        route = max(st.route_ms, key=lambda r: st.route_ms[r])
+        per_request = (
+            st.route_ms[route] / max(routes[route].requests, 1) if route in routes else st.mean_ms
+        )
+        table = predicates.table if predicates else "?"
+        findings.append(
+            Finding(
+                kind="slow_query",
+                severity="warning",
+                title=f"{route}: a query on {table} takes {st.mean_ms:.0f} ms on average",
+                url_pattern=route,
+                location=location_of(st.location) if st.location else None,
+                fix="Read the plan below: fetch fewer rows or columns (.only(), "
+                "pagination), add an index for its filter, or cache the result.",
+                cost_ms=per_request,
+                evidence={
+                    "sql": st.sql,
+                    "params": st.params,
+                    "alias": st.alias,
+                    "table": table,
+                    "executions": st.count,
+                    "mean_ms": round(st.mean_ms, 2),
+                    "max_ms": round(st.max_ms, 2),
+                    "plan": plan.lines,
+                    "routes": dict(st.routes),
+                },
+            )
+        )
     return findings

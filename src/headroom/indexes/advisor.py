@@ -104,9 +104,6 @@ class Advice:
         }
 
 
-
-
-
 @dataclass
 class Analysis:
     """Everything the choice is made from (the benchmark reuses it)."""
@@ -313,7 +310,14 @@ def advise(
                 "on this database was not allowed (--allow-build, for a non-production copy)"
             )
             return AdviceReport(
-                alias, vendor, "none", "cost", [], 0, [], [*notes, f"no proof: {why}"],
+                alias,
+                vendor,
+                "none",
+                "cost",
+                [],
+                0,
+                [],
+                [*notes, f"no proof: {why}"],
                 time.perf_counter() - started,
             )
         analysis = analyse(

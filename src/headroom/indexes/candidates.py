@@ -53,7 +53,8 @@ class Candidate:
             )
         text = f"{self.table} ({inner})"
         if self.method != "btree":
-            text = f"{self.table} USING {self.method} ({inner}{' ' + self.opclass if self.opclass else ''})"
+            opclass = f" {self.opclass}" if self.opclass else ""
+            text = f"{self.table} USING {self.method} ({inner}{opclass})"
         if self.condition is not None:
             text += f" WHERE {self.condition.sql}"
         return text
@@ -120,7 +121,9 @@ def for_use(use: TableUse, samples: list[list[Any]], trigram: bool) -> list[Cand
     if sort_cols and not set(sort_cols) <= set(eq):
         rest = [(c, f) for c, f in zip(sort_cols, sort_flags, strict=True) if c not in eq]
         found.append(
-            _btree(use.table, [*eq, *(c for c, _ in rest)], [False] * len(eq) + [f for _, f in rest])
+            _btree(
+                use.table, [*eq, *(c for c, _ in rest)], [False] * len(eq) + [f for _, f in rest]
+            )
         )
     for column in dict.fromkeys(use.joins):
         found.append(_btree(use.table, [column]))

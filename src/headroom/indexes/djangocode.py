@@ -36,8 +36,13 @@ def index_name(candidate: Candidate) -> str:
 
     _, table = split_identifier(candidate.table)
     columns = list(candidate.key_columns)
-    hash_data = [table, *(("-" if d else "") + c for c, d in
-                          zip(candidate.columns, candidate.descending, strict=True))]
+    hash_data = [
+        table,
+        *(
+            ("-" if d else "") + c
+            for c, d in zip(candidate.columns, candidate.descending, strict=True)
+        ),
+    ]
     if candidate.expression:
         hash_data.append(candidate.expression[0])
     if candidate.condition is not None:
@@ -84,7 +89,9 @@ def django_index(candidate: Candidate, name: str) -> DjangoIndex:
         inner = f"{func_name}({_field_name(model, column)!r})"
         if candidate.method == "gin":
             imports.append("from django.contrib.postgres.indexes import GinIndex, OpClass")
-            text = f"GinIndex(OpClass({inner}, name={candidate.opclass!r}), name={name!r}{condition})"
+            text = (
+                f"GinIndex(OpClass({inner}, name={candidate.opclass!r}), name={name!r}{condition})"
+            )
         else:
             text = f"models.Index({inner}, name={name!r}{condition})"
     else:
@@ -105,7 +112,9 @@ def operation(index: DjangoIndex, vendor: str) -> str:
 def fix_text(index: DjangoIndex, vendor: str) -> str:
     """What to paste: the Meta line, then the migration."""
     if index.model is None:
-        return f"No model declares this table; add the index in a migration:\n    {index.expression}"
+        return (
+            f"No model declares this table; add the index in a migration:\n    {index.expression}"
+        )
     name = index.model.__name__
     lines = [
         f"Add the index to {name}.Meta:",

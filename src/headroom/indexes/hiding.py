@@ -72,7 +72,9 @@ def prove_removals(
                 planner._cache.clear()
             cost_before = sum(before[k].cost for k in after)
             cost_after = sum(c.cost for c in after.values())
-            how = "hidden with hypopg_hide_index" if hide else "dropped in a rolled-back transaction"
+            how = (
+                "hidden with hypopg_hide_index" if hide else "dropped in a rolled-back transaction"
+            )
             users = sum(1 for k in after if problem.index in before[k].indexes_used)
             problem.proof = (
                 f"{len(after)} recorded statement(s) on {problem.table} planned with the index "

@@ -136,15 +136,13 @@ def replicas_of(alias: str) -> list[str]:
     name and engine on another host."""
     from django.conf import settings
 
-    databases: dict[str, dict[str, Any]] = settings.DATABASES
+    databases: dict[str, Any] = settings.DATABASES
     mine = databases[alias]
     found = []
     for other, config in databases.items():
         if other == alias:
             continue
-        if (config.get("TEST") or {}).get("MIRROR") == alias:
-            found.append(other)
-        elif (
+        if (config.get("TEST") or {}).get("MIRROR") == alias or (
             config.get("ENGINE") == mine.get("ENGINE")
             and config.get("NAME") == mine.get("NAME")
             and (config.get("HOST"), config.get("PORT")) != (mine.get("HOST"), mine.get("PORT"))
@@ -265,11 +263,16 @@ def inventory(
     for info in indexes:
         if not info.valid:
             report.problems.append(
-                _problem("invalid", info, "invalid (a failed CREATE INDEX CONCURRENTLY): "
-                         "never used for reads, still updated on every write", vendor)
+                _problem(
+                    "invalid",
+                    info,
+                    "invalid (a failed CREATE INDEX CONCURRENTLY): "
+                    "never used for reads, still updated on every write",
+                    vendor,
+                )
             )
             flagged.add(info.name)
-    for table, infos in by_table.items():
+    for infos in by_table.values():
         for info in infos:
             if info.name in flagged or info.constraint or info.primary or not info.plain:
                 continue
@@ -284,7 +287,10 @@ def inventory(
                 if same and (other.constraint or (other.name < info.name and not info.unique)):
                     why = f"same columns as {other.name}"
                 elif prefix and not info.unique:
-                    why = f"its columns ({', '.join(info.columns)}) lead {other.name} ({', '.join(other.columns)}), which serves the same lookups"
+                    why = (
+                        f"its columns ({', '.join(info.columns)}) lead {other.name} "
+                        f"({', '.join(other.columns)}), which serves the same lookups"
+                    )
                 else:
                     continue
                 report.problems.append(_problem("duplicate", info, why, vendor))

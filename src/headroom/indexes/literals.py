@@ -29,7 +29,7 @@ def parameterize(sql: str) -> tuple[str, list[Any]]:
         return sql, []
     values: list[Any] = []
 
-    class Literals(Visitor):  # type: ignore[misc]
+    class Literals(Visitor):
         def visit_A_Const(self, ancestors: Any, node: Any) -> Any:
             if ancestors.member in ("limitCount", "limitOffset"):
                 return None

@@ -227,9 +227,7 @@ class PostgresPlanner(Planner):
         dollar = "$1" in query.sql
         if query.samples:
             for sample in query.samples:
-                sql, params = (
-                    dollar_to_format(query.sql, sample) if dollar else (query.sql, sample)
-                )
+                sql, params = dollar_to_format(query.sql, sample) if dollar else (query.sql, sample)
                 plans.append(self._explain(sql, params))
         elif dollar:
             plans.append(self._generic(query.sql))
@@ -242,7 +240,9 @@ class PostgresPlanner(Planner):
         return Costing(
             cost=sum(float(p.get("Total Cost", 0.0)) for p in plans) / len(plans),
             plan=pg_plan_lines(first),
-            indexes_used={str(n["Index Name"]) for p in plans for n in _walk(p) if "Index Name" in n},
+            indexes_used={
+                str(n["Index Name"]) for p in plans for n in _walk(p) if "Index Name" in n
+            },
             full_scans={str(n["Relation Name"]) for n in nodes if n.get("Node Type") == "Seq Scan"},
         )
 
@@ -350,7 +350,7 @@ class SQLiteCopyPlanner(Planner):
 
 
 def hypopg_state(alias: str) -> str:
-    """"installed", "available" (CREATE EXTENSION hypopg would work) or "missing"."""
+    """ "installed", "available" (CREATE EXTENSION hypopg would work) or "missing"."""
     from django.db import connections
 
     with connections[alias].cursor() as cursor:

@@ -93,7 +93,7 @@ class Shape:
 def _names(node: Any) -> list[str]:
     from pglast import ast
 
-    return [f.sval for f in node.fields if isinstance(f, ast.String)]
+    return [str(f.sval) for f in node.fields if isinstance(f, ast.String)]
 
 
 def _const_value(node: Any) -> tuple[bool, Any]:
@@ -118,7 +118,7 @@ def _param_number(node: Any) -> int | None:
     from pglast import ast
 
     if isinstance(node, ast.ParamRef):
-        return int(node.number)
+        return int(node.number or 0)
     if isinstance(node, ast.TypeCast):
         return _param_number(node.arg)
     if isinstance(node, ast.FuncCall) and node.args and len(node.args) == 1:
@@ -148,9 +148,10 @@ class _Reader:
         from pglast import ast
 
         if isinstance(node, ast.RangeVar):
-            table = node.relname
+            table = str(node.relname)
+            alias: Any = node.alias
             self.tables.setdefault(table, TableUse(table))
-            self.aliases[node.alias.aliasname if node.alias else table] = table
+            self.aliases[str(alias.aliasname) if alias else table] = table
             self.aliases.setdefault(table, table)
         elif isinstance(node, ast.JoinExpr):
             self.add_relation(node.larg)
@@ -180,10 +181,11 @@ class _Reader:
         """("upper", table, column) for UPPER("t"."c"::text) or LOWER("t"."c")."""
         from pglast import ast
 
-        if isinstance(node, ast.FuncCall) and node.args and len(node.args) == 1:
+        args: Any = getattr(node, "args", None)
+        if isinstance(node, ast.FuncCall) and args and len(args) == 1:
             name = _names_of(node.funcname)[-1].lower()
             if name in ("upper", "lower"):
-                col = self.column(node.args[0])
+                col = self.column(args[0])
                 if col:
                     return name, col[0], col[1]
         return None
@@ -220,8 +222,9 @@ class _Reader:
                 if col:
                     self.use(col[0]).constants.append(Constant(col[1], f'"{col[1]}"', col[1], True))
                 continue
-            if isinstance(part, ast.BoolExpr) and part.boolop == 2 and len(part.args) == 1:
-                col = self.column(part.args[0])
+            negated: Any = part.args if isinstance(part, ast.BoolExpr) else None
+            if isinstance(part, ast.BoolExpr) and part.boolop == 2 and len(negated) == 1:
+                col = self.column(negated[0])
                 if col:
                     self.use(col[0]).constants.append(
                         Constant(col[1], f'NOT "{col[1]}"', col[1], False)
@@ -231,7 +234,8 @@ class _Reader:
                 continue
             op = (_names_of(part.name) or [""])[-1]
             kind = part.kind
-            left, right = part.lexpr, part.rexpr
+            left: Any = part.lexpr
+            right: Any = part.rexpr
             col = self.column(left)
             if col is None and kind == A_Expr_Kind.AEXPR_OP and self.column(right):
                 left, right = right, left
@@ -281,7 +285,8 @@ def _conjuncts(node: Any) -> list[Any]:
 
     if isinstance(node, ast.BoolExpr) and node.boolop == 0:  # AND
         parts: list[Any] = []
-        for arg in node.args:
+        args: Any = node.args
+        for arg in args:
             parts += _conjuncts(arg)
         return parts
     return [node]
@@ -300,7 +305,7 @@ def shape_of(sql: str) -> Shape | None:
         return None
     if len(statements) != 1:
         return None
-    stmt = statements[0].stmt
+    stmt: Any = statements[0].stmt
     reader = _Reader()
     kind = type(stmt).__name__
     if isinstance(stmt, ast.SelectStmt):
@@ -318,7 +323,9 @@ def shape_of(sql: str) -> Shape | None:
             reader.add_relation(rel)
         if stmt.whereClause is not None:
             reader.predicate(stmt.whereClause)
-        return Shape(kind, reader.tables, writes=[stmt.relation.relname])
+        relation: Any = stmt.relation
+        return Shape(kind, reader.tables, writes=[str(relation.relname)])
     if isinstance(stmt, ast.InsertStmt):
-        return Shape(kind, {}, writes=[stmt.relation.relname])
+        inserted: Any = stmt.relation
+        return Shape(kind, {}, writes=[str(inserted.relname)])
     return None

@@ -45,7 +45,8 @@ class Query:
     views: set[str] = field(default_factory=set)
     #: "file:line" -> executions
     locations: Counter[str] = field(default_factory=Counter)
-    #: The first location seen, as the probe records it (file, line, function, template).
+    #: The first place seen, as the probe records it: {"location": {file, line, function},
+    #: "template": {name, line} or None}.
     location: dict[str, Any] | None = None
     sources: set[str] = field(default_factory=set)
     #: Statements that came without parameter values (pg_stat_statements): planned generically.
@@ -159,7 +160,7 @@ def from_records(records: Iterable[dict[str, Any]]) -> Workload:
             if location and location.get("file"):
                 query.locations[f"{location['file']}:{location.get('line')}"] += count
                 if query.location is None:
-                    query.location = {**location, "template": entry.get("template")}
+                    query.location = {"location": location, "template": entry.get("template")}
             if not entry.get("many"):
                 query.add_sample(entry.get("params"))
     workload.queries = sorted(queries.values(), key=lambda q: -q.total_ms)
@@ -204,7 +205,7 @@ def from_pg_stat_statements(alias: str, *, limit: int = 200) -> Workload:
         return workload
     for sql, calls, total, peak in rows:
         text = str(sql)
-        if not text.lstrip()[:6].upper() in ("SELECT", "UPDATE", "DELETE", "INSERT"):
+        if text.lstrip()[:6].upper() not in ("SELECT", "UPDATE", "DELETE", "INSERT"):
             continue
         query = Query(alias, fingerprint(text), text, sources={"pg_stat_statements"})
         query.calls, query.total_ms, query.max_ms = int(calls), float(total), float(peak)
