@@ -1,4 +1,5 @@
-"""The doctor's static pass: headroom's system checks and the migration linter, as findings."""
+"""The doctor's static pass: headroom's system checks, the database server settings audit
+and the migration linter, as findings."""
 
 from __future__ import annotations
 
@@ -119,6 +120,47 @@ def check_findings() -> list[Finding]:
                 evidence={"check": message.id},
             )
         )
+    return findings + dbconfig_findings()
+
+
+def dbconfig_findings() -> list[Finding]:
+    """The database server settings audit (headroom.dbconfig) of every database alias."""
+    from django.conf import settings
+
+    from headroom.dbconfig import audit
+    from headroom.indexes.inventory import replicas_of
+
+    findings = []
+    aliases = list(settings.DATABASES)
+    replicas = {r for alias in aliases for r in replicas_of(alias)}
+    for alias in aliases:
+        if alias in replicas:
+            continue
+        result = audit(alias)
+        for item in result.recommendations:
+            findings.append(
+                Finding(
+                    kind=item.check_id,
+                    severity=item.severity,  # type: ignore[arg-type]
+                    title=f"DATABASES[{alias!r}] ({item.vendor}): {item.setting} is "
+                    f"{item.current}; recommended {item.recommended}",
+                    fix=f"{item.why}.\n{item.fix}",
+                    location=setting_location("DATABASES", (alias,))
+                    if item.vendor == "SQLite"
+                    else None,
+                    evidence={
+                        "check": item.check_id,
+                        "alias": alias,
+                        "vendor": item.vendor,
+                        "setting": item.setting,
+                        "current": item.current,
+                        "recommended": item.recommended,
+                        "statement": item.fix,
+                        "restart": item.restart,
+                        **{k: v for k, v in result.facts.items() if k.startswith("connection")},
+                    },
+                )
+            )
     return findings
 
 
