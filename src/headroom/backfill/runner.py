@@ -58,6 +58,11 @@ def execute_batch(backfill: Backfill, planner: Planner, r: Range) -> int:
     return int(changed)
 
 
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return (text.splitlines()[0] if text else type(exc).__name__)[:160]
+
+
 def describe_range(r: Range) -> str:
     start = "start" if r.start is None else ", ".join(map(str, r.start))
     return f"({start} .. {', '.join(map(str, r.end))}]"
@@ -275,12 +280,12 @@ class InlineRunner:
                         return self._finish(
                             State.FAILED,
                             f"error budget spent: {failures} key ranges failed (last: {kind}: "
-                            f"{str(exc).strip()[:200]})",
+                            f"{_first_line(exc)})",
                         )
                     continue
                 failed_size = sizer.shrink(r.size)
                 self.reporter.event(
-                    f"batch {describe_range(r)} failed ({kind}: {str(exc).strip()[:120]}); "
+                    f"batch {describe_range(r)} failed ({kind}: {_first_line(exc)}); "
                     f"retrying with {failed_size} keys"
                 )
                 continue

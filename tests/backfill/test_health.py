@@ -1,0 +1,232 @@
+"""Lock timeouts shrink the batch, the failure ledger and error budget, and throttling."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+from django.db import connections
+from django.test import override_settings
+
+from headroom.backfill import run_backfill
+from headroom.backfill.models import BackfillFailure, BackfillRun
+from tests.backfill import hooks
+from tests.backfill.conftest import fill_counters, hits
+from tests.backfill.processes import wait_for
+
+pytestmark = pytest.mark.django_db(databases=["default", "postgres"], transaction=True)
+
+
+class Events:
+    """A reporter that keeps what the runner said, and may act on it."""
+
+    def __init__(self, on_event: Any = None) -> None:
+        self.lines: list[str] = []
+        self.on_event = on_event
+
+    def update(self, run: BackfillRun) -> None:
+        pass
+
+    def event(self, text: str) -> None:
+        self.lines.append(text)
+        if self.on_event:
+            self.on_event(text)
+
+
+@pytest.fixture
+def other_session(postgres: str) -> Iterator[psycopg.Connection[Any]]:
+    """A second, independent PostgreSQL session on the test database (another client)."""
+    settings = connections[postgres].settings_dict
+    conn = psycopg.connect(
+        host=settings["HOST"], port=settings["PORT"], user=settings["USER"], dbname=settings["NAME"]
+    )
+    yield conn
+    conn.close()
+
+
+def test_a_lock_timeout_retries_the_batch_smaller(
+    postgres: str, other_session: psycopg.Connection[Any]
+) -> None:
+    fill_counters(postgres, 20_000)
+    # Another client holds row 700's lock: the first batch (rows 1..1000) cannot finish.
+    other_session.execute("SELECT * FROM backfilltests_counter WHERE id = 700 FOR UPDATE")
+
+    def release(text: str) -> None:
+        if "lock_timeout" in text:
+            other_session.commit()
+
+    events = Events(release)
+    run = run_backfill(
+        "backfilltests.CountEveryRow",
+        database=postgres,
+        reporter=events,
+        lock_timeout=0.2,
+        batch_size=1000,
+    )
+    [failure] = [line for line in events.lines if "failed" in line]
+    assert failure.startswith("batch (0 .. 1000] failed (lock_timeout: canceling statement due")
+    assert failure.endswith("retrying with 500 keys")
+    assert run.state == "succeeded"
+    assert hits(postgres) == {1: 20_000}
+    assert not BackfillFailure.objects.using(postgres).exists()
+
+
+def test_a_range_that_keeps_failing_goes_to_the_ledger_and_can_be_retried(
+    postgres: str, other_session: psycopg.Connection[Any]
+) -> None:
+    fill_counters(postgres, 5000)
+    other_session.execute("SELECT * FROM backfilltests_counter WHERE id = 2500 FOR UPDATE")
+    events = Events()
+    run = run_backfill(
+        "backfilltests.CountEveryRow",
+        database=postgres,
+        reporter=events,
+        lock_timeout=0.1,
+        batch_size=1000,
+        batch_retries=2,
+    )
+    assert run.state == "failed"
+    assert "finished with 1 key range(s) in the failure ledger" in run.message
+    assert "--retry-failed" in run.message
+    [entry] = BackfillFailure.objects.using(postgres).filter(run=run)
+    assert entry.start_key is not None and entry.start_key[0] < 2500 <= entry.end_key[0]
+    assert "lock timeout" in entry.error
+    skipped = entry.end_key[0] - entry.start_key[0]
+    # Tried three times, each half the size of the one before, then skipped.
+    assert entry.attempts == 3
+    assert skipped <= 500
+    assert any(line.endswith(f"retrying with {skipped} keys") for line in events.lines)
+    # Everything else was done, exactly once; the locked range not at all.
+    assert hits(postgres) == {1: 5000 - skipped, 0: skipped}
+
+    other_session.commit()
+    from headroom.backfill.options import RunOptions
+    from headroom.backfill.registry import get_backfill
+    from headroom.backfill.runner import retry_failed
+
+    backfill = get_backfill("backfilltests.CountEveryRow")()
+    backfill.database = postgres
+    again = retry_failed(backfill, RunOptions.build(backfill))
+    assert again.state == "succeeded" and again.failures == 0
+    assert hits(postgres) == {1: 5000}
+
+
+def test_the_error_budget_stops_the_run(
+    postgres: str, other_session: psycopg.Connection[Any]
+) -> None:
+    fill_counters(postgres, 3000)
+    other_session.execute(
+        "SELECT * FROM backfilltests_counter WHERE id IN (100, 1100, 2100) FOR UPDATE"
+    )
+    run = run_backfill(
+        "backfilltests.CountEveryRow",
+        database=postgres,
+        lock_timeout=0.05,
+        batch_size=1000,
+        batch_retries=0,
+        error_budget=1,
+    )
+    assert run.state == "failed"
+    assert run.message.startswith("error budget spent: 2 key ranges failed (last: lock_timeout")
+    assert BackfillFailure.objects.using(postgres).filter(run=run).count() == 2
+    assert hits(postgres)[0] >= 2000  # it stopped: the third range was never tried
+
+
+def _in_thread(**kwargs: Any) -> tuple[threading.Thread, dict[str, Any]]:
+    result: dict[str, Any] = {}
+
+    def target() -> None:
+        try:
+            result["run"] = run_backfill("backfilltests.CountEveryRow", **kwargs)
+        finally:
+            connections.close_all()
+
+    thread = threading.Thread(target=target, daemon=True)
+    thread.start()
+    return thread, result
+
+
+def test_a_long_transaction_throttles_the_run_until_it_ends(
+    postgres: str, other_session: psycopg.Connection[Any]
+) -> None:
+    fill_counters(postgres, 5000)
+    other_session.execute("SELECT txid_current()")  # a transaction stays open
+    time.sleep(0.4)
+    events = Events()
+    with override_settings(HEADROOM={"BACKFILL_MAX_TRANSACTION_SECONDS": 0.3}):
+        thread, result = _in_thread(database=postgres, reporter=events, throttle_check_seconds=0.1)
+        run = wait_for(
+            lambda: BackfillRun.objects.using(postgres).filter(state="throttled").first(),
+            what="the run to be throttled",
+        )
+        assert run.throttle_reason.startswith("a transaction has been open")
+        assert f"pid {other_session.info.backend_pid}, idle in transaction" in run.throttle_reason
+        assert "it holds back vacuum" in run.throttle_reason
+        done = run.rows_done
+        time.sleep(0.5)
+        assert BackfillRun.objects.using(postgres).get().rows_done == done  # it waits
+        other_session.commit()
+        thread.join(60)
+    assert result["run"].state == "succeeded"
+    assert any(line.startswith("throttled: a transaction has been open") for line in events.lines)
+    assert "healthy again; going on" in events.lines
+    assert hits(postgres) == {1: 5000}
+
+
+def test_busy_backends_throttle_the_run(
+    postgres: str, other_session: psycopg.Connection[Any]
+) -> None:
+    fill_counters(postgres, 1000)
+    other_session.autocommit = True
+    sleeper = threading.Thread(
+        target=lambda: other_session.execute("SELECT pg_sleep(1.5)"), daemon=True
+    )
+    sleeper.start()
+    wait_for(lambda: _active(postgres) >= 1, what="the other session to be busy")
+    events = Events()
+    with override_settings(HEADROOM={"BACKFILL_MAX_ACTIVE_BACKENDS": 0}):
+        run = run_backfill(
+            "backfilltests.CountEveryRow",
+            database=postgres,
+            reporter=events,
+            throttle_check_seconds=0.1,
+        )
+    sleeper.join()
+    assert run.state == "succeeded"
+    throttled = [line for line in events.lines if line.startswith("throttled:")]
+    assert throttled and "other backends are running statements (limit 0)" in throttled[0]
+
+
+def _active(using: str) -> int:
+    with connections[using].cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE state = 'active' "
+            "AND query LIKE '%%pg_sleep(1.5)%%' AND pid <> pg_backend_pid()"
+        )
+        return int(cursor.fetchone()[0])
+
+
+def test_a_user_hook_throttles_on_sqlite_and_postgresql(alias: str, tmp_path: Path) -> None:
+    fill_counters(alias, 2000)
+    flag = tmp_path / "maintenance"
+    flag.write_text("")
+    hooks.FLAG = flag
+    events = Events()
+    with override_settings(HEADROOM={"BACKFILL_THROTTLE": "tests.backfill.hooks.flag_file"}):
+        thread, result = _in_thread(database=alias, reporter=events, throttle_check_seconds=0.05)
+        run = wait_for(
+            lambda: BackfillRun.objects.using(alias).filter(state="throttled").first(),
+            what="the run to be throttled",
+        )
+        assert run.throttle_reason == f"maintenance flag maintenance is set (database {alias})"
+        assert run.rows_done == 0
+        os.remove(flag)
+        thread.join(60)
+    assert result["run"].state == "succeeded"
+    assert hits(alias) == {1: 2000}
