@@ -41,7 +41,11 @@ REQUESTS: list[tuple[str, dict[str, str]]] = [
     *[("/tickets/number/", {"n": str(n)}) for n in (17, 4242, 99_001)],
     *[
         ("/tickets/open/", {"status": s, "since": d})
-        for s, d in (("new", "2024-05-20T00:00:00+00:00"), ("open", "2024-05-25T00:00:00+00:00"), ("waiting", "2024-05-28T00:00:00+00:00"))
+        for s, d in (
+            ("new", "2024-05-20T00:00:00+00:00"),
+            ("open", "2024-05-25T00:00:00+00:00"),
+            ("waiting", "2024-05-28T00:00:00+00:00"),
+        )
     ],
     *[("/tickets/recent/", {}) for _ in range(3)],
     *[("/tickets/owned/", {"o": o}) for o in ("owner7", "owner1234", "owner99")],
@@ -57,9 +61,7 @@ def tickets(django_db_setup: Any, django_db_blocker: Any) -> Iterator[str]:
     with django_db_blocker.unblock():
         connection = connections["postgres"]
         with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT 1 FROM pg_available_extensions WHERE name = 'hypopg'"
-            )
+            cursor.execute("SELECT 1 FROM pg_available_extensions WHERE name = 'hypopg'")
             if cursor.fetchone() is None:
                 reason = "hypopg is not installed (Debian package postgresql-15-hypopg)"
                 if services.services_required():
@@ -72,7 +74,9 @@ def tickets(django_db_setup: Any, django_db_blocker: Any) -> Iterator[str]:
             yield "postgres"
         finally:
             with connection.cursor() as cursor:
-                cursor.execute("TRUNCATE ticketapp_ticket, ticketapp_queue RESTART IDENTITY CASCADE")
+                cursor.execute(
+                    "TRUNCATE ticketapp_ticket, ticketapp_queue RESTART IDENTITY CASCADE"
+                )
             connection.close()
 
 

@@ -7,37 +7,54 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='Queue',
+            name="Queue",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=50)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=50)),
             ],
         ),
         migrations.CreateModel(
-            name='Ticket',
+            name="Ticket",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('number', models.IntegerField()),
-                ('status', models.CharField(max_length=20)),
-                ('priority', models.IntegerField()),
-                ('created_at', models.DateTimeField()),
-                ('updated_at', models.DateTimeField()),
-                ('email', models.CharField(max_length=200)),
-                ('owner_code', models.CharField(max_length=20)),
-                ('deleted_at', models.DateTimeField(null=True)),
-                ('reference', models.CharField(db_index=True, max_length=30)),
-                ('queue', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='tickets', to='ticketapp.queue')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("number", models.IntegerField()),
+                ("status", models.CharField(max_length=20)),
+                ("priority", models.IntegerField()),
+                ("created_at", models.DateTimeField()),
+                ("updated_at", models.DateTimeField()),
+                ("email", models.CharField(max_length=200)),
+                ("owner_code", models.CharField(max_length=20)),
+                ("deleted_at", models.DateTimeField(null=True)),
+                ("reference", models.CharField(db_index=True, max_length=30)),
+                (
+                    "queue",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="tickets",
+                        to="ticketapp.queue",
+                    ),
+                ),
             ],
             options={
-                'indexes': [models.Index(fields=['queue', 'created_at'], name='ticket_queue_created_idx')],
+                "indexes": [
+                    models.Index(fields=["queue", "created_at"], name="ticket_queue_created_idx")
+                ],
             },
         ),
     ]
