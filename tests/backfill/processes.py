@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -92,7 +93,8 @@ class Worker:
         command = [sys.executable, "-m", "celery", "-A", "tests.backfill.celery_app", "worker"]
         command += ["--pool", "prefork", "--concurrency", str(concurrency), "--loglevel", "INFO"]
         command += ["--without-gossip", "--without-mingle", "--without-heartbeat"]
-        command += ["--queues", queue, "--hostname", f"{queue}-{time.monotonic_ns()}@%h"]
+        self.hostname = f"{queue}-{time.monotonic_ns()}@{socket.gethostname()}"
+        command += ["--queues", queue, "--hostname", self.hostname]
         self.process = subprocess.Popen(
             command,
             cwd=ROOT,
