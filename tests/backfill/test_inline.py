@@ -4,11 +4,23 @@ from __future__ import annotations
 
 import pytest
 from django.test import override_settings
+from django.test.utils import CaptureQueriesContext
 
 from headroom.backfill import run_backfill
 from tests.backfill.conftest import fill_counters, hits
 
 pytestmark = pytest.mark.django_db(databases=["default", "postgres"], transaction=True)
+
+
+class Events:
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+
+    def update(self, run: object) -> None:
+        pass
+
+    def event(self, text: str) -> None:
+        self.lines.append(text)
 
 
 def test_100000_rows_each_processed_exactly_once(alias: str) -> None:
@@ -20,3 +32,53 @@ def test_100000_rows_each_processed_exactly_once(alias: str) -> None:
     assert run.rows_done == 100_000
     assert run.batches_done > 5  # small batches, grown toward the target time
     assert run.percent == 100.0
+
+
+def test_text_keys_walk_in_keyset_batches(alias: str) -> None:
+    from tests.backfill.app.models import Coded
+
+    Coded.objects.using(alias).bulk_create(Coded(code=f"C{n:05d}") for n in range(3000))
+    events = Events()
+    run = run_backfill("backfilltests.FillCoded", database=alias, batch_size=250, reporter=events)
+    assert "keyset batches over code" in events.lines[0]
+    assert run.state == "succeeded" and run.rows_done == 3000
+    assert set(Coded.objects.using(alias).values_list("label", "hits").distinct()) == {
+        ("filled", 1)
+    }
+
+
+def test_a_composite_key_is_compared_as_a_row_value(alias: str) -> None:
+    from django.db import connections
+
+    from tests.backfill.app.models import Entry
+
+    Entry.objects.using(alias).bulk_create(
+        Entry(tenant=t, seq=s) for t in range(1, 31) for s in range(1, 101)
+    )
+    events = Events()
+    with CaptureQueriesContext(connections[alias]) as queries:
+        run = run_backfill(
+            "backfilltests.FillEntries", database=alias, batch_size=70, reporter=events
+        )
+    assert "keyset batches over tenant, seq" in events.lines[0]
+    assert run.state == "succeeded" and run.rows_done == 3000
+    assert set(Entry.objects.using(alias).values_list("hits", flat=True)) == {1}
+    if connections[alias].vendor == "postgresql":
+        updates = [q["sql"] for q in queries if q["sql"].startswith("UPDATE")]
+        assert any(
+            '("backfilltests_entry"."tenant", "backfilltests_entry"."seq") >' in s for s in updates
+        )
+    assert not any(" OFFSET " in q["sql"] for q in queries)
+
+
+def test_a_narrowing_update_matches_nothing_afterwards(alias: str) -> None:
+    from tests.backfill.app.models import Counter
+
+    fill_counters(alias, 10_000)
+    Counter.objects.using(alias).filter(id__lte=4000).update(value=-1)  # already done
+    run = run_backfill("backfilltests.FillValues", database=alias)
+    assert run.state == "succeeded"
+    assert run.rows_done == 6000
+    assert not Counter.objects.using(alias).filter(value__isnull=True).exists()
+    assert Counter.objects.using(alias).get(id=9999).value == 19998
+    assert hits(alias) == {0: 4000, 1: 6000}
