@@ -56,7 +56,7 @@ def headline(
     within = [s for s in steps if not s.get("broken_targets") and s["error_rate"] <= max_error_rate]
     best = max(within, key=lambda s: s["rps"], default=None)
     result: dict[str, Any] = {
-        "rps_at_slo": round(best["rps"], 2) if best else 0.0,
+        "rps_at_slo": round(best["rps"], 1) if best else 0.0,
         "users_at_slo": best["users"] if best else 0,
         "slo_p95_ms": slo_p95_ms,
         "max_users_tested": steps[-1]["users"] if steps else 0,
