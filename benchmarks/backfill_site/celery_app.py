@@ -1,0 +1,18 @@
+"""``celery -A benchmarks.backfill_site.celery_app worker``: the benchmark's workers."""
+
+from __future__ import annotations
+
+import os
+
+from celery import Celery
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "benchmarks.backfill_site.settings")
+
+app = Celery("headroom_backfill_bench", set_as_current=False)
+app.conf.update(
+    broker_url=os.environ.get("HEADROOM_BENCH_BROKER", "redis://127.0.0.1:6379/0"),
+    task_default_queue=os.environ.get("HEADROOM_BENCH_QUEUE", "headroom-bench"),
+    broker_connection_retry_on_startup=True,
+    worker_prefetch_multiplier=1,
+)
+app.autodiscover_tasks(["headroom.backfill"])
