@@ -73,3 +73,26 @@ def test_written_migration_applies_and_the_planner_uses_it(
     finally:
         sys.path.remove(str(tmp_path))
         sys.modules.pop("written_migrations", None)
+
+
+def test_the_settings_thresholds_are_what_the_verb_uses(
+    spool_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Tables of the generated workload hold 200,000 rows: above this floor, nothing is advised.
+    with override_settings(HEADROOM={"INDEX_MIN_TABLE_ROWS": 10_000_000}):
+        code = main(
+            [
+                "indexes",
+                "--database",
+                "postgres",
+                "--spool",
+                str(spool_dir),
+                "--no-pg-stat-statements",
+                "--fail-on-missing",
+                "--no-inventory",
+            ],
+            django_ready=True,
+        )
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert "Meta.indexes" not in out

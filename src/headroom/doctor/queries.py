@@ -478,6 +478,7 @@ def query_findings(
     *,
     slow_query_ms: float,
     min_table_rows: int = MIN_TABLE_ROWS,
+    min_saving: float = 0.5,
     prove: bool = True,
 ) -> list[Finding]:
     """Proven missing indexes (via :mod:`headroom.indexes`) and slow queries."""
@@ -503,7 +504,13 @@ def query_findings(
             unproven_aliases.add(alias)
             continue
         try:
-            report = advise(workload, alias, allow_build=True, min_table_rows=min_table_rows)
+            report = advise(
+                workload,
+                alias,
+                allow_build=True,
+                min_table_rows=min_table_rows,
+                min_saving=min_saving,
+            )
         except DatabaseError:
             unproven_aliases.add(alias)
             continue

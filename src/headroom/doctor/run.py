@@ -174,6 +174,8 @@ def run_doctor(options: DoctorOptions) -> dict[str, Any]:
                 spool_records,
                 routes,
                 slow_query_ms=conf.SLOW_QUERY_MS,
+                min_table_rows=conf.INDEX_MIN_TABLE_ROWS,
+                min_saving=conf.INDEX_MIN_SAVING,
                 prove=options.prove_indexes,
             )
             findings.sort(key=lambda f: f.sort_key())

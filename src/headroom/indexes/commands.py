@@ -55,8 +55,17 @@ class IndexesVerb(Verb):
             help="this database is not production: without hypopg, prove by building each "
             "candidate in a transaction that is rolled back (it blocks writes meanwhile).",
         )
-        parser.add_argument("--min-saving", type=float, default=0.5, help="default 0.5.")
-        parser.add_argument("--min-table-rows", type=int, default=10_000, help="default 10000.")
+        parser.add_argument(
+            "--min-saving",
+            type=float,
+            help="advise an index only when it cuts a statement's cost by this fraction "
+            "(default: HEADROOM['INDEX_MIN_SAVING'], 0.5).",
+        )
+        parser.add_argument(
+            "--min-table-rows",
+            type=int,
+            help="leave smaller tables alone (default: HEADROOM['INDEX_MIN_TABLE_ROWS'], 10000).",
+        )
         parser.add_argument(
             "--write-migration",
             action="store_true",
@@ -80,6 +89,12 @@ class IndexesVerb(Verb):
 
         if args.database not in connections:
             raise UsageError(f"no database {args.database!r} in DATABASES.")
+        from headroom.conf import conf
+
+        if args.min_saving is None:
+            args.min_saving = conf.INDEX_MIN_SAVING
+        if args.min_table_rows is None:
+            args.min_table_rows = conf.INDEX_MIN_TABLE_ROWS
         if not 0 < args.min_saving < 1:
             raise UsageError("--min-saving must be between 0 and 1, e.g. 0.5.")
         work = load_workload(args)
