@@ -73,7 +73,7 @@ def rebuild(rows: int) -> None:
     connection.close()
     with pg() as conn:
         conn.execute(f"TRUNCATE {TABLE} RESTART IDENTITY")
-        conn.execute("TRUNCATE headroom_backfillrun CASCADE")
+        conn.execute("TRUNCATE headroom_backfillrun RESTART IDENTITY CASCADE")
         conn.execute(
             f"INSERT INTO {TABLE} (id, customer, quantity, unit_price, note, total) "
             "SELECT g, g %% 5000, g %% 7 + 1, 100 + g %% 900, 'order ' || g, NULL "

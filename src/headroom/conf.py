@@ -144,7 +144,8 @@ class HeadroomSettings:
     #: Wait while another transaction in the database has been open this long, in seconds
     #: (it holds back vacuum, so the batches' dead rows pile up); None: do not check.
     BACKFILL_MAX_TRANSACTION_SECONDS: float | None = 60.0
-    #: Dotted path of a function ``(using: str) -> str | None`` returning why to wait, if so.
+    #: Dotted path of a function taking the database alias and returning why to wait (a str),
+    #: or None to go on.
     BACKFILL_THROTTLE: str | None = None
     #: How often the health signals are read, in seconds.
     BACKFILL_THROTTLE_CHECK_SECONDS: float = 1.0

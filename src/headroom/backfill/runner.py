@@ -378,7 +378,6 @@ class InlineRunner:
             fields.update(progress=1.0, eta_seconds=0.0)
         self._runs().update(state=state, updated_at=timezone.now(), **fields)
         self.run.refresh_from_db(using=self.using)
-        self.reporter.update(self.run)
         return self.run
 
 

@@ -87,7 +87,7 @@ MESSAGES: dict[str, dict[str, str]] = {
     "headroom.E201": {
         "level": "error",
         "msg": "HEADROOM['BACKFILL_EXECUTOR'] is 'celery' but Celery is not installed.",
-        "hint": "Install it with the extra: python -m pip install \"django-headroom[celery]\", "
+        "hint": 'Install it with the extra: python -m pip install "django-headroom[celery]", '
         "or run backfills in the command itself: HEADROOM['BACKFILL_EXECUTOR'] = 'inline'",
     },
     "headroom.W201": {
