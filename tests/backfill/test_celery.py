@@ -81,6 +81,9 @@ def test_batches_run_on_workers_exactly_once(
     assert batches.count() == 20 and not batches.exclude(state="done").exists()
     # Both workers took batches: the run is shared, not pinned to one process.
     assert len({b.worker for b in batches}) == 2
+    # Never more than 3 batches sent and not yet done, whatever the two workers could take.
+    spans = [(b.enqueued_at, b.finished_at) for b in batches]
+    assert max(sum(1 for s, e in spans if s <= start < e) for start, _ in spans) <= 3
     log = "".join(w for worker in workers for w in worker.lines)
     assert "headroom.backfill.run_batch" in log
 
