@@ -91,7 +91,7 @@ def rebuild(rows: int) -> None:
 def client(rows: int, out: Any, stop: Any) -> None:
     """A reader, a writer and a lock sampler, each on its own connection and thread.
 
-    The reader and the writer each note (time, kind, seconds) per statement; the sampler
+    The reader and the writer each note (start, kind, seconds) per statement; the sampler
     reads pg_locks every 10 ms and keeps, per transaction holding the table's write lock,
     how long it had been open when last seen.
     """
@@ -107,11 +107,13 @@ def client(rows: int, out: Any, stop: Any) -> None:
             if kind == "write":
                 writer_pid.append(conn.info.backend_pid)
             while not stop.is_set():
+                # Noted at its start: a write blocked through a whole phase belongs to it.
+                started = time.monotonic()
                 began = time.perf_counter()
                 conn.execute(sql, [chance.randint(1, rows)]).fetchall() if kind == "read" else (
                     conn.execute(sql, [chance.randint(1, rows)])
                 )
-                samples.append((time.monotonic(), kind, time.perf_counter() - began))
+                samples.append((started, kind, time.perf_counter() - began))
                 time.sleep(0.002)
 
     def sample() -> None:

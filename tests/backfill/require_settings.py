@@ -6,6 +6,7 @@ import os
 
 SECRET_KEY = "headroom-backfill-tests"
 USE_TZ = True
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 INSTALLED_APPS = [
     "django.contrib.contenttypes",
     "django.contrib.auth",
