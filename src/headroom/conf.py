@@ -79,6 +79,8 @@ class HeadroomSettings:
     GUNICORN_THREADS: int = 1
     #: Where ``headroom doctor`` writes index.html and report.json.
     REPORT_DIR: str = "headroom-report"
+    #: Locust processes generating the doctor's load (one core each).
+    LOAD_PROCESSES: int = 1
 
     # --- migration lint --------------------------------------------------------------------
     #: Which database's locking rules apply: "auto" takes the ENGINE of the linted alias
@@ -280,6 +282,7 @@ _POSITIVE = (
     "MAX_USERS",
     "STEP_SECONDS",
     "GUNICORN_THREADS",
+    "LOAD_PROCESSES",
     "OFFLOAD_THREADS",
     "OFFLOAD_SOFT_TIME_LIMIT",
     "OFFLOAD_TIME_LIMIT",

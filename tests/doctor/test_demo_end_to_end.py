@@ -218,3 +218,13 @@ def test_compare_refuses_a_file_that_is_not_a_report(tmp_path: Path) -> None:
     bogus = tmp_path / "x.json"
     bogus.write_text('{"hello": 1}')
     assert main(["compare", str(bogus), str(bogus)]) == 2
+
+
+def test_load_from_several_locust_processes_is_joined_the_same(tmp_path: Path) -> None:
+    # Worker processes ship their samples to the master, which files them by step.
+    _, report = run_demo(tmp_path, "--load-processes", "2", "--max-users", "2")
+    assert report["meta"]["load_generator"]["processes"] == 2
+    assert [s["users"] for s in report["steps"]] == [1, 2]
+    assert all(s["requests"] > 0 for s in report["steps"])
+    assert report["meta"]["joined_fraction"] > 0.95
+    assert any(f["kind"] == "n_plus_one" for f in report["findings"])

@@ -34,6 +34,11 @@ def add_doctor_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--threads", type=int, help="threads per gunicorn worker (default 1).")
     parser.add_argument("--report-dir", type=Path, help="where to write the report.")
     parser.add_argument(
+        "--load-processes",
+        type=int,
+        help="Locust processes generating the load, one core each (default 1).",
+    )
+    parser.add_argument(
         "--no-index-proof",
         action="store_true",
         help="do not build candidate indexes in a rolled-back transaction to prove them.",
@@ -46,7 +51,7 @@ def add_doctor_arguments(parser: argparse.ArgumentParser) -> None:
 def options_from_args(args: argparse.Namespace, **extra: Any) -> Any:
     from headroom.doctor.run import DoctorOptions
 
-    for name in ("slo_ms", "max_users", "step_seconds", "workers", "threads"):
+    for name in ("slo_ms", "max_users", "step_seconds", "workers", "threads", "load_processes"):
         value = getattr(args, name, None)
         if value is not None and value <= 0:
             raise UsageError(f"--{name.replace('_', '-')} must be greater than 0, got {value}.")
@@ -56,6 +61,7 @@ def options_from_args(args: argparse.Namespace, **extra: Any) -> Any:
         step_seconds=args.step_seconds,
         workers=args.workers,
         threads=args.threads,
+        load_processes=args.load_processes,
         report_dir=args.report_dir,
         prove_indexes=not args.no_index_proof,
         show_progress=not args.json and sys.stderr.isatty(),

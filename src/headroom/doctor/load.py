@@ -43,6 +43,8 @@ class LoadPlan:
     min_samples: int = 10
     min_growth: float = 1.1
     csrf_cookie_name: str = "csrftoken"
+    #: Locust processes generating the load (``--processes``): one core each.
+    processes: int = 1
 
     def to_json(self, results_path: Path, client_records_path: Path) -> dict[str, Any]:
         return {
@@ -61,7 +63,8 @@ class LoadPlan:
         }
 
     def longest_seconds(self) -> float:
-        return self.warmup_seconds + self.step_seconds * len(self.steps)
+        # Each step is judged a grace period after it ends (see the locustfile).
+        return self.warmup_seconds + self.step_seconds * len(self.steps) + 2.0
 
 
 @dataclass
@@ -71,6 +74,9 @@ class LoadResult:
     client_records_path: Path
     seconds: float
     client_records: list[dict[str, Any]] = field(default_factory=list)
+    #: The highest CPU use Locust warned about in a load process (its limit, not the
+    #: server's, may have capped throughput), or None.
+    cpu_warning: float | None = None
 
 
 def _read_json(path: Path) -> dict[str, Any] | None:
@@ -116,6 +122,8 @@ def run_load(
         "--stop-timeout",
         "5",
     ]
+    if plan.processes > 1:
+        command += ["--processes", str(plan.processes)]
     env = {**os.environ, "HEADROOM_LOAD_PLAN": str(plan_path)}
     started = time.monotonic()
     limit = plan.longest_seconds() + 60
@@ -145,6 +153,7 @@ def run_load(
         client_records_path=client_path,
         seconds=time.monotonic() - started,
         client_records=_read_lines(client_path),
+        cpu_warning=results.get("load_generator_cpu_warning"),
     )
 
 

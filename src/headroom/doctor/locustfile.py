@@ -1,4 +1,4 @@
-# mypy: disable-error-code="untyped-decorator,no-untyped-call,misc"
+# mypy: disable-error-code="untyped-decorator,no-untyped-call,misc,import-untyped"
 """The Locust file ``headroom doctor`` runs: ``locust -f <this file>`` in a subprocess.
 
 It reads its plan from the JSON file named by ``HEADROOM_LOAD_PLAN`` (written by
@@ -27,7 +27,9 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+import gevent
 from locust import FastHttpUser, LoadTestShape, constant, events, task
+from locust.runners import MasterRunner, WorkerRunner
 
 PLAN: dict[str, Any] = json.loads(Path(os.environ["HEADROOM_LOAD_PLAN"]).read_text())
 TARGETS: list[dict[str, Any]] = PLAN["targets"]
@@ -39,6 +41,18 @@ CSRF_COOKIE: str = PLAN.get("csrf_cookie_name", "csrftoken")
 _ALPHABET = string.ascii_letters + string.digits
 
 
+#: name, milliseconds, failed, status, request id, start (epoch seconds)
+Sample = tuple[str, float, bool, int, "str | None", float]
+#: Requests still running when a step ends are counted in the step they started in, so a
+#: step is summarised this many seconds after it ends (samples from worker processes arrive
+#: in batches, and a slow response finishes late).
+SUMMARY_GRACE_SECONDS = 2.0
+#: How often a worker process sends its samples to the master.
+SHIP_SECONDS = 0.5
+#: The step index of requests that start after the last step ended.
+AFTER_THE_LAST_STEP = -2
+
+
 def percentile(sorted_values: list[float], fraction: float) -> float:
     """Nearest-rank percentile of an ascending list."""
     if not sorted_values:
@@ -48,14 +62,26 @@ def percentile(sorted_values: list[float], fraction: float) -> float:
 
 
 class _Recorder:
-    """Every finished request, filed under the step in which it started."""
+    """Every finished request, filed under the step in which it started.
+
+    It lives in the process that runs the load shape (the only Locust process, or the master
+    of ``--processes``); worker processes ship their samples to it (see :func:`_on_init`).
+    """
 
     def __init__(self) -> None:
         self.step_index = -1  # -1 is the warm-up
         self.step_started = time.time()
         self.boundaries: list[tuple[float, int]] = [(self.step_started, -1)]
         self.samples: dict[int, list[tuple[str, float, bool]]] = {}
-        self.client_log = open(PLAN["client_records_path"], "a", buffering=1 << 16)  # noqa: SIM115
+        self._client_log: Any = None
+        #: The highest CPU use Locust warned about (its own process or a worker's), if any.
+        self.cpu_warning: float | None = None
+
+    @property
+    def client_log(self) -> Any:
+        if self._client_log is None:
+            self._client_log = open(PLAN["client_records_path"], "a", buffering=1 << 16)  # noqa: SIM115
+        return self._client_log
 
     def begin_step(self, index: int) -> None:
         self.step_index = index
@@ -68,8 +94,8 @@ class _Recorder:
                 return index
         return -1
 
-    def record(self, name: str, ms: float, failed: bool, status: int, rid: str | None) -> None:
-        started = time.time() - ms / 1000.0
+    def record(self, sample: Sample) -> None:
+        name, ms, failed, status, rid, started = sample
         step = self.step_of(started)
         self.samples.setdefault(step, []).append((name, ms, failed))
         users = STEPS[step] if step >= 0 else 0
@@ -117,6 +143,51 @@ def _stats(rows: list[tuple[float, bool]], seconds: float) -> dict[str, Any]:
 RECORDER = _Recorder()
 
 
+_ROLE = "local"
+_OUTBOX: list[Sample] = []
+
+
+@events.init.add_listener
+def _on_init(environment: Any, **kwargs: Any) -> None:
+    """With ``--processes`` the requests run in worker processes: they ship their samples to
+    the master, where the load shape and the recorder live."""
+    global _ROLE
+    runner = environment.runner
+    if isinstance(runner, WorkerRunner):
+        _ROLE = "worker"
+        gevent.spawn(_ship_forever, runner)
+    elif isinstance(runner, MasterRunner):
+        _ROLE = "master"
+        runner.register_message("headroom_samples", _on_samples)
+        runner.register_message("headroom_cpu", _on_worker_cpu)
+
+
+def _ship_forever(runner: Any) -> None:
+    while True:
+        gevent.sleep(SHIP_SECONDS)
+        if _OUTBOX:
+            batch = _OUTBOX[:]
+            del _OUTBOX[:]
+            runner.send_message("headroom_samples", batch)
+
+
+def _on_samples(environment: Any, msg: Any, **kwargs: Any) -> None:
+    for sample in msg.data:
+        RECORDER.record(tuple(sample))
+
+
+def _on_worker_cpu(environment: Any, msg: Any, **kwargs: Any) -> None:
+    RECORDER.cpu_warning = max(RECORDER.cpu_warning or 0.0, float(msg.data))
+
+
+@events.cpu_warning.add_listener
+def _on_cpu_warning(environment: Any, cpu_usage: float, **kwargs: Any) -> None:
+    if _ROLE == "worker":
+        environment.runner.send_message("headroom_cpu", cpu_usage)
+    else:
+        RECORDER.cpu_warning = max(RECORDER.cpu_warning or 0.0, float(cpu_usage))
+
+
 @events.request.add_listener
 def _on_request(
     request_type: str,
@@ -130,7 +201,12 @@ def _on_request(
 ) -> None:
     status = int(getattr(response, "status_code", 0) or 0)
     rid = (context or {}).get("rid")
-    RECORDER.record(name, float(response_time), exception is not None, status, rid)
+    ms = float(response_time)
+    sample: Sample = (name, ms, exception is not None, status, rid, time.time() - ms / 1000.0)
+    if _ROLE == "worker":
+        _OUTBOX.append(sample)
+    else:
+        RECORDER.record(sample)
 
 
 class DoctorUser(FastHttpUser):
@@ -193,6 +269,8 @@ class SteppedLoad(LoadTestShape):
         self.step_started = 0.0
         self.results: list[dict[str, Any]] = []
         self.stopped_because: str | None = None
+        #: A finished step waiting for its grace period: (index, seconds, judge at).
+        self.pending: tuple[int, float, float] | None = None
 
     def tick(self) -> tuple[int, float] | None:
         now = self.get_run_time()
@@ -200,18 +278,26 @@ class SteppedLoad(LoadTestShape):
             if now < WARMUP_SECONDS:
                 return (1, 1)
             self._begin(0, now)
-        elif now - self.step_started >= STEP_SECONDS:
-            summary = RECORDER.summarise(self.index, now - self.step_started)
+        elif self.pending is None and now - self.step_started >= STEP_SECONDS:
+            self.pending = (self.index, now - self.step_started, now + SUMMARY_GRACE_SECONDS)
+            if self.index + 1 < len(STEPS):
+                self._begin(self.index + 1, now)
+            else:
+                # The last step is over: later requests belong to no step.
+                RECORDER.begin_step(AFTER_THE_LAST_STEP)
+        if self.pending is not None and now >= self.pending[2]:
+            index, seconds, _ = self.pending
+            self.pending = None
+            summary = RECORDER.summarise(index, seconds)
             self.results.append(summary)
             verdict = self._verdict(summary)
-            if verdict is None and self.index + 1 >= len(STEPS):
+            if verdict is None and index + 1 >= len(STEPS):
                 verdict = "max_users"
             if verdict is not None:
                 self.stopped_because = verdict
                 self._write(done=True)
                 return None
             self._write(done=False)
-            self._begin(self.index + 1, now)
         users = STEPS[self.index]
         return (users, float(users))
 
@@ -238,7 +324,12 @@ class SteppedLoad(LoadTestShape):
         tmp = path.with_suffix(".tmp")
         tmp.write_text(
             json.dumps(
-                {"steps": self.results, "stopped_because": self.stopped_because, "done": done}
+                {
+                    "steps": self.results,
+                    "stopped_because": self.stopped_because,
+                    "done": done,
+                    "load_generator_cpu_warning": RECORDER.cpu_warning,
+                }
             )
         )
         tmp.replace(path)

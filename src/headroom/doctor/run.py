@@ -23,6 +23,7 @@ class DoctorOptions:
     workers: int | None = None
     threads: int = 1
     warmup_seconds: float = 2.0
+    load_processes: int = 1
     prove_indexes: bool = True
     #: Extra environment for the served application (the demo passes its service ports).
     server_env: dict[str, str] = field(default_factory=dict)
@@ -40,6 +41,7 @@ class DoctorOptions:
             "report_dir": Path(conf.REPORT_DIR),
             "workers": conf.GUNICORN_WORKERS,
             "threads": conf.GUNICORN_THREADS,
+            "load_processes": conf.LOAD_PROCESSES,
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)
@@ -146,6 +148,7 @@ def run_doctor(options: DoctorOptions) -> dict[str, Any]:
                 max_error_rate=options.max_error_rate,
                 warmup_seconds=options.warmup_seconds,
                 csrf_cookie_name=settings.CSRF_COOKIE_NAME,
+                processes=options.load_processes,
             )
             with stages.stage("load", total=plan.longest_seconds()) as update:
 
@@ -180,6 +183,12 @@ def run_doctor(options: DoctorOptions) -> dict[str, Any]:
             )
             findings.sort(key=lambda f: f.sort_key())
             joined = records.joined_fraction(spool_records, result.client_records)
+            if result.cpu_warning is not None:
+                notes.append(
+                    f"the load generator's CPU reached {result.cpu_warning:.0f}% (Locust's "
+                    "warning): its own limit, not the server's, may have capped throughput. "
+                    "Run with --load-processes 2 (or more), or on another machine."
+                )
             if not spool_records:
                 notes.append(
                     "the server wrote no probe records: is 'headroom' importable by the "
@@ -204,6 +213,10 @@ def run_doctor(options: DoctorOptions) -> dict[str, Any]:
         meta={
             "settings": str(settings.SETTINGS_MODULE),
             "server": {"workers": workers, "threads": options.threads, "url": server.url},
+            "load_generator": {
+                "processes": options.load_processes,
+                "cpu_warning_percent": result.cpu_warning,
+            },
             "discovered_from": source,
             "load_seconds": round(result.seconds, 1),
             "total_seconds": round(time.time() - started, 1),
