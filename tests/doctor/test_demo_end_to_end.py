@@ -228,3 +228,16 @@ def test_load_from_several_locust_processes_is_joined_the_same(tmp_path: Path) -
     assert all(s["requests"] > 0 for s in report["steps"])
     assert report["meta"]["joined_fraction"] > 0.95
     assert any(f["kind"] == "n_plus_one" for f in report["findings"])
+
+
+def test_both_reports_validate_against_the_published_schema(
+    planted_run: tuple[Any, dict[str, Any]], fixed_run: tuple[Any, dict[str, Any]]
+) -> None:
+    from importlib.resources import files
+
+    import jsonschema
+
+    schema = json.loads((files("headroom.report") / "report.schema.json").read_text())
+    jsonschema.Draft202012Validator.check_schema(schema)
+    for _, report in (planted_run, fixed_run):
+        jsonschema.Draft202012Validator(schema).validate(report)
