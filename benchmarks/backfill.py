@@ -85,81 +85,226 @@ def rebuild(rows: int) -> None:
         conn.execute("CHECKPOINT")
 
 
-# --- the concurrent client and the lock sampler (another process) ------------------------
+# --- the concurrent reader, writer and samplers (other processes) ------------------------
 
 
-def client(rows: int, out: Any, stop: Any) -> None:
-    """A reader, a writer and a lock sampler, each on its own connection and thread.
+def reader(rows: int, out: Any, stop: Any) -> None:
+    """Reads one row by primary key in a loop, alone in its process (no GIL shared with the
+    samplers), noting (start, "read", seconds, backend pid) per statement."""
+    samples: list[tuple[float, str, float]] = []
+    chance = random.Random(7)
+    with pg() as conn:
+        out.send(conn.info.backend_pid)
+        # The last column is the time the server spent on the statement (from receiving it
+        # to producing the row): what is left of the latency is the round trip and waiting
+        # for a CPU, in this process or in the backend.
+        sql = (
+            f"SELECT o.*, extract(epoch FROM clock_timestamp() - statement_timestamp()) "
+            f"FROM {TABLE} o WHERE id = %s"
+        )
+        while not stop.is_set():
+            started = time.monotonic()
+            began = time.perf_counter()
+            row = conn.execute(sql, [chance.randint(1, rows)]).fetchone()
+            samples.append((started, "read", time.perf_counter() - began))
+            samples.append((started, "read server", float(row[-1]) if row else 0.0))
+            time.sleep(0.002)
+    out.send(samples)
+    out.close()
 
-    The reader and the writer each note (start, kind, seconds) per statement; the sampler
-    reads pg_locks every 10 ms and keeps, per transaction holding the table's write lock,
-    how long it had been open when last seen.
+
+ACTIVITY = (
+    "SELECT a.pid, a.backend_type, coalesce(a.state, ''), coalesce(a.wait_event_type, ''), "
+    "coalesce(a.wait_event, ''), a.xact_start::text, "
+    "extract(epoch FROM clock_timestamp() - a.xact_start), "
+    "EXISTS (SELECT 1 FROM pg_locks l WHERE l.pid = a.pid AND l.relation = %s::regclass "
+    "AND l.mode = 'RowExclusiveLock') "
+    "FROM pg_stat_activity a WHERE a.pid <> pg_backend_pid() AND ("
+    "(a.datname = current_database() AND (a.state = 'active' OR a.xact_start IS NOT NULL)) "
+    "OR (a.backend_type <> 'client backend' AND a.wait_event_type IS DISTINCT FROM 'Activity'))"
+)
+
+
+def client(rows: int, reader_pid: int, out: Any, stop: Any) -> None:
+    """A writer and a sampler, each on its own connection and thread.
+
+    The writer notes (start, "write", seconds) per statement. Every 10 ms the sampler reads
+    pg_stat_activity (with pg_locks): per transaction holding the table's write lock, how long
+    it had been open when last seen; and the wait event of every active backend, by role
+    (the reader, the writer, the backfill or UPDATE, background processes).
     """
     import threading
 
     samples: list[tuple[float, str, float]] = []
     longest: dict[tuple[int, str], tuple[float, float]] = {}
+    waits: list[tuple[float, str, str]] = []
     writer_pid: list[int] = []
 
-    def loop(kind: str, sql: str, seed: int) -> None:
-        chance = random.Random(seed)
+    def write() -> None:
+        chance = random.Random(8)
         with pg() as conn:
-            if kind == "write":
-                writer_pid.append(conn.info.backend_pid)
+            writer_pid.append(conn.info.backend_pid)
+            sql = f"UPDATE {TABLE} SET note = note WHERE id = %s"
             while not stop.is_set():
                 # Noted at its start: a write blocked through a whole phase belongs to it.
                 started = time.monotonic()
                 began = time.perf_counter()
-                conn.execute(sql, [chance.randint(1, rows)]).fetchall() if kind == "read" else (
-                    conn.execute(sql, [chance.randint(1, rows)])
-                )
-                samples.append((started, kind, time.perf_counter() - began))
+                conn.execute(sql, [chance.randint(1, rows)])
+                samples.append((started, "write", time.perf_counter() - began))
                 time.sleep(0.002)
 
     def sample() -> None:
         with pg() as conn:
             while not stop.is_set():
-                held = conn.execute(
-                    "SELECT a.pid, a.xact_start::text, extract(epoch FROM clock_timestamp() - "
-                    "a.xact_start) FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
-                    "WHERE l.relation = %s::regclass AND l.mode = 'RowExclusiveLock' "
-                    "AND a.pid <> pg_backend_pid() AND NOT (a.pid = ANY(%s)) "
-                    "AND a.xact_start IS NOT NULL",
-                    [TABLE, writer_pid],
-                ).fetchall()
+                found = conn.execute(ACTIVITY, [TABLE]).fetchall()
                 now = time.monotonic()
-                for pid, start, seconds in held:
-                    before = longest.get((pid, start), (now, 0.0))[1]
-                    longest[(pid, start)] = (now, max(float(seconds), before))
+                for pid, kind, state, wtype, wevent, start, seconds, locking in found:
+                    if pid == reader_pid:
+                        role = "reader"
+                    elif pid in writer_pid:
+                        role = "writer"
+                    elif kind == "client backend":
+                        role = "backfill"
+                    else:
+                        role = f"bg:{kind}"
+                    if state == "active" or role.startswith("bg:"):
+                        event = f"{wtype}:{wevent}" if wtype else "CPU"
+                        waits.append((now, role, event))
+                    if locking and role == "backfill" and start is not None:
+                        before = longest.get((pid, start), (now, 0.0))[1]
+                        longest[(pid, start)] = (now, max(float(seconds), before))
                 time.sleep(0.01)
 
-    threads = [
-        threading.Thread(target=loop, args=("read", f"SELECT * FROM {TABLE} WHERE id = %s", 7)),
-        threading.Thread(
-            target=loop, args=("write", f"UPDATE {TABLE} SET note = note WHERE id = %s", 8)
-        ),
-        threading.Thread(target=sample),
-    ]
+    threads = [threading.Thread(target=write), threading.Thread(target=sample)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
-    out.send({"samples": samples, "locks": [(t, s) for t, s in longest.values()]})
+    out.send({"samples": samples, "locks": [(t, s) for t, s in longest.values()], "waits": waits})
     out.close()
 
 
 class Client:
     def __init__(self, rows: int) -> None:
-        self.parent, child = multiprocessing.Pipe()
+        self.reader_pipe, child = multiprocessing.Pipe()
         self.stop = multiprocessing.Event()
-        self.process = multiprocessing.Process(target=client, args=(rows, child, self.stop))
+        self.reader = multiprocessing.Process(
+            target=reader, args=(rows, child, self.stop), daemon=True
+        )
+        self.reader.start()
+        reader_pid = self.reader_pipe.recv()
+        self.parent, child = multiprocessing.Pipe()
+        self.process = multiprocessing.Process(
+            target=client, args=(rows, reader_pid, child, self.stop), daemon=True
+        )
         self.process.start()
+        self.pids = {"reader": self.reader.pid, "writer+sampler": self.process.pid}
 
     def finish(self) -> dict[str, Any]:
         self.stop.set()
         data: dict[str, Any] = self.parent.recv()
+        data["samples"] += self.reader_pipe.recv()
         self.process.join(30)
+        self.reader.join(30)
         return data
+
+
+# --- what the machine and the server did during a window ----------------------------------
+
+
+def _ticks(pid: int) -> tuple[int, int]:
+    """(utime + stime, cutime + cstime): its own CPU, and its exited children's."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0, 0
+    return int(fields[11]) + int(fields[12]), int(fields[13]) + int(fields[14])
+
+
+def cpu_snapshot(known: dict[str, int | None]) -> dict[str, Any]:
+    """CPU ticks of the whole machine (/proc/stat) and of each process, by role."""
+    total = [int(x) for x in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    roles: dict[str, int] = {}
+    by_pid = {pid: role for role, pid in known.items() if pid}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        pid = int(entry.name)
+        try:
+            cmd = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        own, children = _ticks(pid)
+        if pid in by_pid:
+            role = by_pid[pid]
+        elif cmd.startswith("postgres:"):
+            role = "postgres backends" if DB in cmd else "postgres background"
+        elif "bin/postgres" in cmd:
+            # The postmaster: a backend that exited (a closed connection) is counted here.
+            role, own, children = "postgres backends", children, 0
+        elif "celery" in cmd and "backfill_site" in cmd:
+            role = "celery workers"
+        else:
+            role = "other (other jobs on the machine)"
+        roles[role] = roles.get(role, 0) + own
+        if pid == os.getpid():
+            roles["CPU hog"] = roles.get("CPU hog", 0) + children
+    return {"total": total, "roles": roles, "at": time.monotonic()}
+
+
+def cpu_delta(before: dict[str, Any], after: dict[str, Any]) -> dict[str, float]:
+    """Cores used per role, and the machine's busy / iowait / steal share, between two
+    snapshots."""
+    hz = os.sysconf("SC_CLK_TCK")
+    seconds = max(1e-6, after["at"] - before["at"])
+    diff = [a - b for a, b in zip(after["total"], before["total"], strict=False)]
+    all_ticks = max(1, sum(diff[:8]))
+    idle, iowait, steal = diff[3], diff[4], diff[7]
+    out = {
+        "machine busy %": 100.0 * (all_ticks - idle - iowait) / all_ticks,
+        "iowait %": 100.0 * iowait / all_ticks,
+        "steal %": 100.0 * steal / all_ticks,
+    }
+    for role, ticks in after["roles"].items():
+        used = (ticks - before["roles"].get(role, 0)) / hz / seconds
+        if used > 0.005:
+            out[f"cores: {role}"] = used
+    return out
+
+
+def server_counters() -> dict[str, float]:
+    with pg() as conn:
+        wal = conn.execute(
+            "SELECT wal_records, wal_fpi, wal_bytes, wal_buffers_full, wal_write, wal_sync "
+            "FROM pg_stat_wal"
+        ).fetchone()
+        bg = conn.execute(
+            "SELECT checkpoints_timed + checkpoints_req, buffers_checkpoint, buffers_clean, "
+            "buffers_backend, buffers_backend_fsync FROM pg_stat_bgwriter"
+        ).fetchone()
+    names = ["wal_records", "wal_fpi", "wal_bytes", "wal_buffers_full", "wal_write", "wal_sync"]
+    names += ["checkpoints", "buffers_checkpoint", "buffers_clean", "buffers_backend"]
+    names += ["buffers_backend_fsync"]
+    return dict(zip(names, [float(x) for x in (*wal, *bg)], strict=True))
+
+
+def wait_profile(data: dict[str, Any], role: str, start: float, end: float) -> dict[str, float]:
+    """Share of the samples of ``role`` in each wait event (CPU: none)."""
+    events = [e for t, r, e in data["waits"] if r == role and start <= t < end]
+    if not events:
+        return {}
+    counts: dict[str, int] = {}
+    for event in events:
+        counts[event] = counts.get(event, 0) + 1
+    ranked = sorted(counts.items(), key=lambda kv: -kv[1])
+    return {"samples": float(len(events)), **{k: 100.0 * v / len(events) for k, v in ranked[:5]}}
+
+
+def hog(seconds: float) -> None:
+    """The control phase: one process spinning on one core, no database work."""
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        pass
 
 
 def p95(values: list[float]) -> float:
@@ -199,14 +344,14 @@ def naive_loop(limit: int) -> tuple[int, float]:
     return done, time.perf_counter() - began
 
 
-def backfill(executor: str) -> tuple[int, float, Any]:
+def backfill(executor: str, **options: Any) -> tuple[int, float, Any]:
     from django.db import connection
 
     from headroom.backfill import run_backfill
 
     connection.close()
     began = time.perf_counter()
-    run = run_backfill("backfill_site.FillOrderTotals", executor=executor)
+    run = run_backfill("backfill_site.FillOrderTotals", executor=executor, **options)
     return run.rows_done, time.perf_counter() - began, run
 
 
@@ -266,13 +411,39 @@ def stop_workers(workers: list[subprocess.Popen[str]]) -> None:
             os.killpg(worker.pid, signal.SIGKILL)
 
 
+PHASES = {
+    "update": "single UPDATE",
+    "hog": "CPU hog (control)",
+    "naive": "naive save() loop",
+    "inline": "backfill inline",
+    "celery": "backfill celery x2",
+    "inline-async": "backfill inline, synchronous_commit off",
+    "inline-probe": "backfill inline, probe 1.25x",
+    "celery-probe": "backfill celery x2, probe 1.25x",
+}
+#: Run options of each backfill phase (the settings are at their defaults otherwise).
+OPTIONS: dict[str, dict[str, Any]] = {
+    "inline": {"executor": "inline"},
+    "celery": {"executor": "celery"},
+    "inline-async": {"executor": "inline", "synchronous_commit": "off"},
+    "inline-probe": {"executor": "inline", "latency_probe_ratio": 1.25},
+    "celery-probe": {"executor": "celery", "latency_probe_ratio": 1.25},
+}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--naive-rows", type=int, default=100_000)
     parser.add_argument("--idle", type=float, default=4.0, help="idle seconds before each phase")
+    parser.add_argument(
+        "--phases",
+        default="update,hog,naive,inline,celery,inline-probe,celery-probe",
+        help=f"comma-separated, from {', '.join(PHASES)} (update is the anchor, always run)",
+    )
     parser.add_argument("--json", help="also write the figures to this file")
     args = parser.parse_args(argv)
+    chosen = ["update"] + [p for p in args.phases.split(",") if p in PHASES and p != "update"]
 
     create_database()
     from django.conf import settings
@@ -284,30 +455,46 @@ def main(argv: list[str] | None = None) -> int:
     )
     results: dict[str, dict[str, Any]] = {}
     workers: list[subprocess.Popen[str]] = []
-    phases = ["single UPDATE", "naive save() loop", "backfill inline", "backfill celery x2"]
     try:
-        for phase in phases:
+        for key in chosen:
+            phase = PHASES[key]
             rebuild(args.rows)
-            if phase == "backfill celery x2":
+            known: dict[str, int | None] = {"runner (benchmark process)": os.getpid()}
+            if key.startswith("celery"):
                 workers = start_workers(2)
             load = Client(args.rows)
+            known.update(load.pids)
             time.sleep(0.5)
             idle_start = time.monotonic()
+            cpu_idle = cpu_snapshot(known)
             time.sleep(args.idle)
+            cpu_before = cpu_snapshot(known)
+            counters = server_counters()
             start = time.monotonic()
             extra: dict[str, Any] = {}
-            if phase == "single UPDATE":
+            if key == "update":
                 rows, seconds = single_update()
-            elif phase == "naive save() loop":
+            elif key == "hog":
+                spinner = multiprocessing.Process(
+                    target=hog, args=(results["single UPDATE"]["seconds"],)
+                )
+                began = time.perf_counter()
+                spinner.start()
+                known["CPU hog"] = spinner.pid
+                spinner.join()
+                rows, seconds = 0, time.perf_counter() - began
+            elif key == "naive":
                 rows, seconds = naive_loop(args.naive_rows)
             else:
-                rows, seconds, run = backfill("inline" if "inline" in phase else "celery")
+                rows, seconds, run = backfill(**OPTIONS[key])
                 extra = {
                     "batches": run.batches_done,
                     "final_batch_size": run.batch_size,
                     "longest_batch_seconds_reported": run.longest_batch_seconds,
                 }
             end = time.monotonic()
+            cpu_after = cpu_snapshot(known)
+            after = server_counters()
             data = load.finish()
             if workers:
                 stop_workers(workers)
@@ -318,16 +505,27 @@ def main(argv: list[str] | None = None) -> int:
                 "seconds": seconds,
                 "rows_per_second": rows / seconds,
                 "longest_lock_seconds": max(locks, default=0.0),
+                "read_samples_idle": len(window(data, "read", idle_start, start)),
+                "read_samples": len(window(data, "read", start, end)),
                 "read_p95_idle_ms": 1000 * p95(window(data, "read", idle_start, start)),
                 "read_p95_ms": 1000 * p95(window(data, "read", start, end)),
+                "read_server_p95_idle_ms": 1000
+                * p95(window(data, "read server", idle_start, start)),
+                "read_server_p95_ms": 1000 * p95(window(data, "read server", start, end)),
                 "write_p95_idle_ms": 1000 * p95(window(data, "write", idle_start, start)),
                 "write_p95_ms": 1000 * p95(window(data, "write", start, end)),
                 "write_max_ms": 1000 * max(window(data, "write", start, end), default=0.0),
+                "reader_waits_idle": wait_profile(data, "reader", idle_start, start),
+                "reader_waits": wait_profile(data, "reader", start, end),
+                "backfill_waits": wait_profile(data, "backfill", start, end),
+                "cpu_idle": cpu_delta(cpu_idle, cpu_before),
+                "cpu": cpu_delta(cpu_before, cpu_after),
+                "server": {k: after[k] - counters[k] for k in after},
                 **extra,
             }
             r = results[phase]
             print(
-                f"  {phase:<20} {r['rows']:>9,} rows in {r['seconds']:7.2f} s = "
+                f"  {phase:<36} {r['rows']:>9,} rows in {r['seconds']:7.2f} s = "
                 f"{r['rows_per_second']:>9,.0f} rows/s",
                 flush=True,
             )
@@ -337,7 +535,7 @@ def main(argv: list[str] | None = None) -> int:
     anchor = results["single UPDATE"]["rows_per_second"]
     print()
     print(
-        f"{'phase':<20} {'rows/s':>9} {'x UPDATE':>8} {'longest lock':>12} "
+        f"{'phase':<36} {'rows/s':>9} {'x UPDATE':>8} {'longest lock':>12} "
         f"{'read p95 idle->during':>22} {'write p95 idle->during':>23}"
     )
     for phase, r in results.items():
@@ -349,19 +547,57 @@ def main(argv: list[str] | None = None) -> int:
             f"{r['write_p95_idle_ms']:.2f}->{r['write_p95_ms']:.1f} ms {r['write_p95_ratio']:.1f}x"
         )
         print(
-            f"{phase:<20} {r['rows_per_second']:>9,.0f} {r['ratio']:>7.2f}x "
+            f"{phase[:36]:<36} {r['rows_per_second']:>9,.0f} {r['ratio']:>7.2f}x "
             f"{r['longest_lock_seconds']:>11.2f}s {read:>22} {write:>23}"
         )
-    naive = results["naive save() loop"]
-    print(
-        f"(the naive loop was timed over its first {naive['rows']:,} rows; "
-        f"target: backfill >= 0.90x, lock <= {2 * target:.1f} s, read p95 <= 1.25x idle)"
-    )
+    print()
+    print("what the reader waited on (share of pg_stat_activity samples while it was active;")
+    print("CPU = running or runnable, no wait event), and where the CPU went:")
+    for phase, r in results.items():
+        print(
+            f"  {phase}: {r['read_samples_idle']:,} reads idle, {r['read_samples']:,} during; "
+            f"server-side p95 of a read {1000 * r['read_server_p95_idle_ms']:.0f}->"
+            f"{1000 * r['read_server_p95_ms']:.0f} us, client-side "
+            f"{1000 * r['read_p95_idle_ms']:.0f}->{1000 * r['read_p95_ms']:.0f} us"
+        )
+        for label, profile in (
+            ("reader idle", r["reader_waits_idle"]),
+            ("reader during", r["reader_waits"]),
+            ("backfill/UPDATE", r["backfill_waits"]),
+        ):
+            if profile:
+                shares = ", ".join(f"{k} {v:.0f}%" for k, v in profile.items() if k != "samples")
+                print(f"    {label:<16} ({profile['samples']:.0f} samples) {shares}")
+        for label, cpu in (("CPU idle", r["cpu_idle"]), ("CPU during", r["cpu"])):
+            shares = ", ".join(
+                f"{k.removeprefix('cores: ')} {v:.2f}"
+                for k, v in cpu.items()
+                if k.startswith("cores")
+            )
+            print(
+                f"    {label:<16} busy {cpu['machine busy %']:.0f}%, "
+                f"iowait {cpu['iowait %']:.0f}%, steal {cpu['steal %']:.0f}%; cores: {shares}"
+            )
+        server = r["server"]
+        print(
+            f"    server           WAL {server['wal_bytes'] / 1e6:,.0f} MB "
+            f"({server['wal_fpi']:,.0f} full pages), {server['wal_sync']:,.0f} WAL syncs, "
+            f"{server['wal_buffers_full']:,.0f} waits on full WAL buffers, "
+            f"{server['checkpoints']:.0f} checkpoints, {server['buffers_backend']:,.0f} buffers "
+            "written by backends"
+        )
+    if "naive save() loop" in results:
+        naive = results["naive save() loop"]
+        print(f"(the naive loop was timed over its first {naive['rows']:,} rows)")
+    print(f"(target: backfill >= 0.90x, lock <= {2 * target:.1f} s, read p95 <= 1.25x idle)")
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=2))
-    inline = results["backfill inline"]["ratio"]
-    celery = results["backfill celery x2"]["ratio"]
-    print(f"backfill throughput / single UPDATE: inline {inline:.2f}x, celery x2 {celery:.2f}x")
+    ratios = [
+        f"{phase.removeprefix('backfill ')} {r['ratio']:.2f}x"
+        for phase, r in results.items()
+        if phase.startswith("backfill")
+    ]
+    print(f"backfill throughput / single UPDATE: {', '.join(ratios)}")
     return 0
 
 

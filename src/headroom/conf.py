@@ -156,6 +156,17 @@ class HeadroomSettings:
     #: After each batch, sleep this fraction of the batch's own time (0.5: run at most 2/3
     #: of the time).
     BACKFILL_SLEEP_RATIO: float = 0.0
+    #: Pace the run on a latency probe (a primary-key read of the backfill's table every
+    #: 10 ms): pause between batches as long as needed to keep the probe's p95 within this
+    #: many times its idle p95, measured before the first batch (1.25); None: no probe.
+    BACKFILL_LATENCY_PROBE_RATIO: float | None = None
+    #: The probe's SQL instead of the primary-key read (no parameters), e.g. a query of
+    #: the site's own hot path.
+    BACKFILL_LATENCY_PROBE_SQL: str | None = None
+    #: PostgreSQL ``synchronous_commit`` for each batch ("off": commits do not wait for the
+    #: WAL flush; a server crash may lose the last batches, with their checkpoint, so they
+    #: run again); None: the server's setting.
+    BACKFILL_SYNCHRONOUS_COMMIT: str | None = None
     #: Celery executor: batch tasks queued or running at once, for the whole run.
     BACKFILL_MAX_IN_FLIGHT: int = 4
     #: Seconds without a heartbeat after which a run's process, or a batch task nobody holds,
@@ -309,6 +320,17 @@ def _check_backfill(values: dict[str, Any]) -> None:
     for key in ("BACKFILL_LOCK_TIMEOUT", "BACKFILL_STATEMENT_TIMEOUT", "BACKFILL_SLEEP_RATIO"):
         if (values.get(key) or 0) < 0:
             raise ConfigError(key, f"must be 0 or more, got {values[key]!r}.")
+    ratio = values.get("BACKFILL_LATENCY_PROBE_RATIO")
+    if ratio is not None and ratio <= 1:
+        raise ConfigError(
+            "BACKFILL_LATENCY_PROBE_RATIO", f"must be more than 1 (e.g. 1.25), got {ratio!r}."
+        )
+    commit = values.get("BACKFILL_SYNCHRONOUS_COMMIT")
+    if commit is not None and commit not in ("on", "off", "local", "remote_write", "remote_apply"):
+        raise ConfigError(
+            "BACKFILL_SYNCHRONOUS_COMMIT",
+            f'must be "on", "off", "local", "remote_write" or "remote_apply", got {commit!r}.',
+        )
     if "BACKFILL_REPLICAS" in values:
         values["BACKFILL_REPLICAS"] = list(values["BACKFILL_REPLICAS"])
 

@@ -136,6 +136,11 @@ class BackfillVerb(Verb):
             action="store_true",
             help="run the key ranges in the last run's failure ledger again",
         )
+        run.add_argument(
+            "--detach",
+            action="store_true",
+            help="Celery: enqueue the run's coordinator as a task and return at once",
+        )
         run.add_argument("--quiet", action="store_true", help="no progress output")
         status = action(
             "status", "Show the latest run of one backfill, or of every backfill.", named=False
@@ -311,6 +316,8 @@ class BackfillVerb(Verb):
             else:
                 _print_dry_run(report, duration)
             return EXIT_OK
+        if args.detach:
+            return self._detach(backfill, overrides, args)
         if args.retry_failed:
             from headroom.backfill.runner import retry_failed
 
@@ -338,6 +345,37 @@ class BackfillVerb(Verb):
         finally:
             getattr(reporter, "close", lambda: None)()
         return self._outcome(run, args, summary)
+
+    def _detach(
+        self, backfill: Backfill, overrides: dict[str, Any], args: argparse.Namespace
+    ) -> int:
+        from headroom.backfill import control
+        from headroom.backfill.options import RunOptions
+
+        options = RunOptions.build(backfill, **overrides)
+        if options.executor != "celery":
+            raise UsageError(
+                "--detach needs the Celery executor: add --executor celery, or set "
+                'HEADROOM["BACKFILL_EXECUTOR"] = "celery"'
+            )
+        from headroom.backfill.coordinator import send_coordinator
+
+        using = backfill.database_alias()
+        try:
+            run = control.enqueue(backfill.name, backfill.param_values(), using, "celery")
+        except control.RunError as exc:
+            print(f"headroom backfill run: {exc}", file=sys.stderr)
+            return EXIT_FAILED
+        sent = {k: v for k, v in overrides.items() if v is not None and k != "executor"}
+        send_coordinator(using, run.pk, sent)
+        if args.json:
+            _print_json(run.as_dict())
+        else:
+            print(
+                f"run #{run.pk} of {run.name} is {run.state}: a Celery worker coordinates it. "
+                f"Watch it with: headroom backfill status {run.name}"
+            )
+        return EXIT_OK
 
     def _outcome(self, run: BackfillRun, args: argparse.Namespace, summary: Any) -> int:
         if args.json:

@@ -85,17 +85,21 @@ def claim(
     executor: str,
     *,
     take_over: bool = False,
+    run_id: int | None = None,
 ) -> Claim:
-    """Start a run of ``name``, or take over its unfinished one; bump the generation."""
+    """Start a run of ``name``, or take over its unfinished one; bump the generation.
+
+    With ``run_id`` (a detached coordinator's task), only that run is taken, and only while
+    it is unfinished.
+    """
     with transaction.atomic(using=using):
-        run = (
-            BackfillRun.objects.using(using)
-            .select_for_update()
-            .filter(name=name, state__in=ACTIVE_STATES)
-            .order_by("-id")
-            .first()
-        )
+        runs = BackfillRun.objects.using(using).select_for_update()
+        if run_id is not None:
+            runs = runs.filter(pk=run_id)
+        run = runs.filter(name=name, state__in=ACTIVE_STATES).order_by("-id").first()
         resumed = run is not None
+        if run is None and run_id is not None:
+            raise RunError(f"run #{run_id} of {name} is over; nothing to coordinate.")
         if run is None:
             run = BackfillRun(name=name, params=params, executor=executor)
         else:
@@ -174,3 +178,31 @@ def cancel(name: str, using: str) -> BackfillRun:
         )
     run.refresh_from_db(using=using)
     return run
+
+
+def enqueue(name: str, params: dict[str, Any], using: str, executor: str) -> BackfillRun:
+    """The run a detached coordinator will take: the unfinished one, or a new ``enqueued``
+    run. Refused while a live runner holds the unfinished run."""
+    with transaction.atomic(using=using):
+        run = (
+            BackfillRun.objects.using(using)
+            .select_for_update()
+            .filter(name=name, state__in=ACTIVE_STATES)
+            .order_by("-id")
+            .first()
+        )
+        if run is None:
+            run = BackfillRun(name=name, params=params, executor=executor)
+            run.save(using=using)
+            return run
+        if run.params != params and params:
+            raise RunError(
+                f"run #{run.pk} of {name} is not finished and has other parameters "
+                f"({run.params}). Finish it first, or cancel it: headroom backfill cancel {name}"
+            )
+        if holder_alive(run):
+            raise RunHeld(
+                f"run #{run.pk} of {name} is being run by {run.owner}. Watch it with: "
+                f"headroom backfill status {name}"
+            )
+        return run

@@ -128,6 +128,7 @@ class CeleryCoordinator(InlineRunner):
         began = time.monotonic()
         sent_rows = 0
         last_collect = time.monotonic()
+        hold_until = 0.0
         while True:
             state = self._state()
             if state == State.PAUSED:
@@ -186,6 +187,12 @@ class CeleryCoordinator(InlineRunner):
                         f"batch {batch.seq} failed ({batch.error[:100]}); sent again as "
                         f"{len(halves)} smaller batch(es)"
                     )
+            if finished and self.pacer is not None:
+                # Pacing on the probe: while it says pause, one batch at a time, each sent
+                # only after a pause in proportion to the last batch's time.
+                pause = self._probe_pause_ratio()
+                slowest = max((b.seconds for b in finished), default=0.0)
+                hold_until = now_mono + pause * slowest
             if finished:
                 interval = max(1e-6, now_mono - last_collect)
                 last_collect = now_mono
@@ -237,7 +244,11 @@ class CeleryCoordinator(InlineRunner):
                 healthy = reason is None
 
             # Plan and send more, within the in-flight bound and the global rate.
-            while healthy and not planned_all and in_flight < options.max_in_flight:
+            paced = self.pacer is not None and self.pacer.pause_ratio > 0
+            limit = 1 if paced else options.max_in_flight
+            while healthy and not planned_all and in_flight < limit:
+                if time.monotonic() < hold_until:
+                    break
                 if options.max_rows_per_second:
                     allowed = (time.monotonic() - began) * options.max_rows_per_second
                     if sent_rows >= allowed:
@@ -276,4 +287,40 @@ class CeleryCoordinator(InlineRunner):
         return batch.rows / run.rows_total if run.rows_total else 0.0
 
 
-__all__ = ["CeleryCoordinator", "LostRun"]
+def coordinate_run(using: str, run_id: int, overrides: dict[str, Any]) -> str:
+    """The body of the ``headroom.backfill.coordinate`` task: coordinate run ``run_id`` to
+    its end, taking it over when its previous coordinator is gone.
+
+    A second delivery of the task while a live coordinator holds the run does nothing; one
+    delivered after the run ended does nothing either.
+    """
+    from headroom.backfill import control
+    from headroom.backfill.options import RunOptions
+    from headroom.backfill.registry import get_backfill
+
+    run = BackfillRun.objects.using(using).get(pk=run_id)
+    if not run.is_active:
+        return f"run #{run_id} of {run.name} is {run.state}; nothing to coordinate"
+    backfill = get_backfill(run.name)(**run.params)
+    backfill.database = using
+    coordinator = CeleryCoordinator(
+        backfill, RunOptions.build(backfill, **{**overrides, "executor": "celery"})
+    )
+    coordinator.run_id = run_id
+    try:
+        finished = coordinator.execute()
+    except control.RunError as exc:
+        return f"run #{run_id}: {exc}"
+    return f"run #{run_id} of {finished.name}: {finished.state}"
+
+
+def send_coordinator(using: str, run_id: int, overrides: dict[str, Any]) -> None:
+    options: dict[str, Any] = {}
+    if conf.BACKFILL_CELERY_QUEUE:
+        options["queue"] = conf.BACKFILL_CELERY_QUEUE
+    celery_app().send_task(
+        "headroom.backfill.coordinate", args=(using, run_id, overrides), **options
+    )
+
+
+__all__ = ["CeleryCoordinator", "LostRun", "coordinate_run", "send_coordinator"]

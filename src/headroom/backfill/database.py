@@ -10,22 +10,27 @@ QUERY_CANCELED = "57014"
 
 
 def set_batch_timeouts(
-    using: str, lock_timeout: float | None, statement_timeout: float | None
+    using: str,
+    lock_timeout: float | None,
+    statement_timeout: float | None,
+    synchronous_commit: str | None = None,
 ) -> None:
-    """Limit the current transaction's lock waits and statements (PostgreSQL only).
+    """Limit the current transaction's lock waits and statements (PostgreSQL only), and set
+    its ``synchronous_commit`` when asked.
 
-    ``set_config(..., true)`` is ``SET LOCAL``: the limits end with the batch's transaction
+    ``set_config(..., true)`` is ``SET LOCAL``: the settings end with the batch's transaction
     and never leak into the connection's later work.
     """
     connection = connections[using]
     if connection.vendor != "postgresql":
         return
+    sql = "SELECT set_config('lock_timeout', %s, true), set_config('statement_timeout', %s, true)"
+    params = [_ms(lock_timeout), _ms(statement_timeout)]
+    if synchronous_commit:
+        sql += ", set_config('synchronous_commit', %s, true)"
+        params.append(synchronous_commit)
     with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT set_config('lock_timeout', %s, true), "
-            "set_config('statement_timeout', %s, true)",
-            [_ms(lock_timeout), _ms(statement_timeout)],
-        )
+        cursor.execute(sql, params)
 
 
 def _ms(seconds: float | None) -> str:

@@ -99,7 +99,12 @@ def dry_run(backfill: Backfill, options: RunOptions, samples: int = 3) -> DryRun
                 break
             began = time.monotonic()
             with transaction.atomic(using=using):
-                set_batch_timeouts(using, options.lock_timeout, options.statement_timeout)
+                set_batch_timeouts(
+                    using,
+                    options.lock_timeout,
+                    options.statement_timeout,
+                    options.synchronous_commit,
+                )
                 rows = execute_batch(backfill, planner, r)
             seconds = time.monotonic() - began
             sizer.observe(r.size, seconds)

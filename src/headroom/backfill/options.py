@@ -26,6 +26,11 @@ class RunOptions:
     throttle_check_seconds: float = 1.0
     max_rows_per_second: float | None = None
     sleep_ratio: float = 0.0
+    #: Keep a latency probe's p95 within this many times its idle p95 (None: no probe).
+    latency_probe_ratio: float | None = None
+    latency_probe_sql: str | None = None
+    #: PostgreSQL ``synchronous_commit`` for each batch's transaction (None: the server's).
+    synchronous_commit: str | None = None
     max_in_flight: int = 4
     lease_seconds: float = 60.0
     dry_run_batches: int = 3
@@ -48,6 +53,9 @@ class RunOptions:
             "throttle_check_seconds": conf.BACKFILL_THROTTLE_CHECK_SECONDS,
             "max_rows_per_second": conf.BACKFILL_MAX_ROWS_PER_SECOND,
             "sleep_ratio": conf.BACKFILL_SLEEP_RATIO,
+            "latency_probe_ratio": conf.BACKFILL_LATENCY_PROBE_RATIO,
+            "latency_probe_sql": conf.BACKFILL_LATENCY_PROBE_SQL,
+            "synchronous_commit": conf.BACKFILL_SYNCHRONOUS_COMMIT,
             "max_in_flight": conf.BACKFILL_MAX_IN_FLIGHT,
             "lease_seconds": conf.BACKFILL_LEASE_SECONDS,
             "dry_run_batches": conf.BACKFILL_DRY_RUN_BATCHES,

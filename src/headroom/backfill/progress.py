@@ -51,8 +51,10 @@ class LineReporter:
         self._last = 0.0
 
     def update(self, run: BackfillRun) -> None:
+        if not run.is_active:
+            return  # the command prints how the run ended, once
         now = time.monotonic()
-        if now - self._last < self.every and run.is_active:
+        if now - self._last < self.every:
             return
         self._last = now
         print(f"{run.name} #{run.pk}: {summary(run)}", file=self.out, flush=True)

@@ -22,6 +22,7 @@ from headroom.backfill.database import set_batch_timeouts, timeout_kind
 from headroom.backfill.keys import CsvPlanner, IntegerRangePlanner, Key, Planner, Range, planner_for
 from headroom.backfill.models import BackfillFailure, BackfillRun, State
 from headroom.backfill.options import RunOptions
+from headroom.backfill.probe import LatencyPacer, LatencyProbe, default_probe
 from headroom.backfill.sizing import BatchSizer
 
 if TYPE_CHECKING:
@@ -115,6 +116,8 @@ class InlineRunner:
         self.sleep = sleep
         self.planner: Planner = planner_for(backfill, self.using)
         self.run: BackfillRun
+        #: Take only this run (a detached coordinator's task); None: the backfill's own.
+        self.run_id: int | None = None
 
     # --- state on the run row ------------------------------------------------------------
 
@@ -164,6 +167,7 @@ class InlineRunner:
             self.using,
             self.options.executor,
             take_over=self.options.take_over,
+            run_id=self.run_id,
         )
         self.run = claim.run
         if self.run.stop_key is None and self.run.batches_done == 0 and self.run.cursor is None:
@@ -185,12 +189,65 @@ class InlineRunner:
             f"(generation {run.generation}, {self.planner.kind} batches over "
             f"{', '.join(self.planner.fields)})"
         )
+        self._start_probe()
         try:
             return self._loop()
         except LostRun as exc:
             self.reporter.event(f"stopped: {exc}")
             run.refresh_from_db(using=self.using)
             return run
+        finally:
+            if self.probe is not None:
+                self.probe.stop()
+
+    # --- pacing on the latency probe -----------------------------------------------------
+
+    def _start_probe(self) -> None:
+        """Start the latency probe and measure its idle p95, when the options ask for it."""
+        self.probe: LatencyProbe | None = None
+        self.pacer: LatencyPacer | None = None
+        ratio = self.options.latency_probe_ratio
+        if not ratio:
+            return
+        sql, keyed = self.options.latency_probe_sql, False
+        if not sql:
+            model = getattr(getattr(self.planner, "queryset", None), "model", None)
+            if model is None:
+                self.reporter.event(
+                    "no latency probe: this backfill has no table to read; set "
+                    'HEADROOM["BACKFILL_LATENCY_PROBE_SQL"]'
+                )
+                return
+            sql, keyed = default_probe(model, self.using)
+        key_range = None
+        if keyed:
+            low, high = self.run.start_key, self.run.stop_key
+            if not (low and high and isinstance(low[0], int) and isinstance(high[0], int)):
+                return
+            key_range = (int(low[0]) + 1, max(int(low[0]) + 1, int(high[0])))
+        self.probe = LatencyProbe(self.using, sql, key_range)
+        self.probe.start()
+        self.pacer = LatencyPacer(ratio)
+        self.pacer.set_idle(self.probe.collect(0.5))
+        if self.probe.error or self.pacer.idle_p95 is None:
+            self.reporter.event(f"no latency probe: {self.probe.error or 'no measurement'}")
+            self.probe.stop()
+            self.probe = self.pacer = None
+            return
+        self.reporter.event(
+            f"latency probe: idle p95 {1000 * self.pacer.idle_p95:.2f} ms; keeping it under "
+            f"{ratio:g}x by pausing between batches"
+        )
+
+    def _probe_pause_ratio(self) -> float:
+        """After a batch: the pause ratio the probe's recent latencies call for."""
+        if self.probe is None or self.pacer is None:
+            return 0.0
+        before = self.pacer.pause_ratio
+        after = self.pacer.decide(self.probe.take())
+        if (before == 0) != (after == 0):
+            self.reporter.event(self.pacer.describe())
+        return after
 
     def _loop(self) -> BackfillRun:
         run, options = self.run, self.options
@@ -235,7 +292,12 @@ class InlineRunner:
             began = time.monotonic()
             try:
                 with transaction.atomic(using=self.using):
-                    set_batch_timeouts(self.using, options.lock_timeout, options.statement_timeout)
+                    set_batch_timeouts(
+                        self.using,
+                        options.lock_timeout,
+                        options.statement_timeout,
+                        options.synchronous_commit,
+                    )
                     rows = execute_batch(self.backfill, self.planner, r)
                     seconds = time.monotonic() - began
                     share = (
@@ -304,7 +366,7 @@ class InlineRunner:
             self._pace(rows, held)
 
     def _pace(self, rows: int, seconds: float) -> None:
-        pause = self.options.sleep_ratio * seconds
+        pause = max(self.options.sleep_ratio, self._probe_pause_ratio()) * seconds
         if self.vendor == "sqlite":
             # One writer at a time: leave the lock free for a moment, or a pause request (or
             # the site itself) could wait on it for the whole run.
@@ -378,6 +440,7 @@ class InlineRunner:
             fields.update(progress=1.0, eta_seconds=0.0)
         self._runs().update(state=state, updated_at=timezone.now(), **fields)
         self.run.refresh_from_db(using=self.using)
+        self.reporter.update(self.run)  # the bar's last frame shows how the run ended
         return self.run
 
 
@@ -448,7 +511,12 @@ def retry_failed(
         r = Range(failure.start_key, failure.end_key, 0)
         try:
             with transaction.atomic(using=using):
-                set_batch_timeouts(using, options.lock_timeout, options.statement_timeout)
+                set_batch_timeouts(
+                    using,
+                    options.lock_timeout,
+                    options.statement_timeout,
+                    options.synchronous_commit,
+                )
                 rows = execute_batch(backfill, planner, r)
                 failure.resolved = True
                 failure.save(using=using, update_fields=["resolved"])

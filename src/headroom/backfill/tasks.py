@@ -1,4 +1,5 @@
-"""The Celery task behind ``HEADROOM["BACKFILL_EXECUTOR"] = "celery"``.
+"""The Celery tasks behind ``HEADROOM["BACKFILL_EXECUTOR"] = "celery"``: one batch, and the
+coordinator of a run started with ``headroom backfill run --detach``.
 
 The worker must import this module; with the usual ``proj/celery.py``::
 
@@ -29,3 +30,22 @@ def run_batch(self: Task[Any, Any], using: str, run_id: int, batch_id: int, toke
     from headroom.backfill.worker import process_batch
 
     return process_batch(using, run_id, batch_id, token, worker=str(self.request.hostname or ""))
+
+
+@shared_task(
+    bind=True,
+    name="headroom.backfill.coordinate",
+    acks_late=True,
+    reject_on_worker_lost=True,
+    ignore_result=True,
+)
+def coordinate(self: Task[Any, Any], using: str, run_id: int, overrides: dict[str, Any]) -> str:
+    """Coordinate one run to its end (``headroom backfill run --detach``).
+
+    Acknowledged late and requeued when its worker process dies: the next delivery takes the
+    run over (its generation goes up, so the dead coordinator's writes would fail) and goes on
+    from the last checkpoint. It holds one worker process for the whole run.
+    """
+    from headroom.backfill.coordinator import coordinate_run
+
+    return coordinate_run(using, run_id, overrides)

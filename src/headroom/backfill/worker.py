@@ -34,7 +34,9 @@ def process_batch(using: str, run_id: int, batch_id: int, token: int, worker: st
     began = time.monotonic()
     try:
         with transaction.atomic(using=using):
-            set_batch_timeouts(using, options.lock_timeout, options.statement_timeout)
+            set_batch_timeouts(
+                using, options.lock_timeout, options.statement_timeout, options.synchronous_commit
+            )
             batch = BackfillBatch.objects.using(using).select_for_update().get(pk=batch_id)
             if batch.token != token or batch.state != BatchState.PENDING:
                 return f"skipped batch {batch_id}: {batch.state}, token {batch.token} not {token}"
