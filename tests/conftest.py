@@ -10,3 +10,18 @@ def postgres() -> str:
     """The ``postgres`` database alias, after making sure PostgreSQL answers."""
     services.require("postgresql")
     return "postgres"
+
+
+@pytest.fixture
+def mariadb() -> str:
+    """The ``mariadb`` database alias, after making sure MariaDB answers and mysqlclient (the
+    ``mysql`` extra) is installed."""
+    services.require("mariadb")
+    try:
+        import MySQLdb  # noqa: F401
+    except ImportError:
+        reason = "mysqlclient is not installed (pip install 'django-headroom[mysql]')"
+        if services.services_required():
+            pytest.fail(f"{reason} and HEADROOM_REQUIRE_SERVICES=1", pytrace=False)
+        pytest.skip(reason)
+    return "mariadb"

@@ -1,4 +1,5 @@
-"""Settings for the test suite: a real SQLite file by default, PostgreSQL as ``postgres``."""
+"""Settings for the test suite: a real SQLite file by default, PostgreSQL as ``postgres``,
+MariaDB as ``mariadb``."""
 
 from __future__ import annotations
 
@@ -68,6 +69,16 @@ DATABASES = {
         "PORT": os.environ.get("HEADROOM_TEST_PG_PORT", "5432"),
         "TEST": {"NAME": "headroom_test"},
     },
+    # MariaDB (tests/dbconfig): needs mysqlclient, the "mysql" extra.
+    "mariadb": {
+        "ENGINE": "django.db.backends.mysql",
+        "NAME": os.environ.get("HEADROOM_TEST_MARIADB_NAME", "test"),
+        "USER": os.environ.get("HEADROOM_TEST_MARIADB_USER", "root"),
+        "PASSWORD": os.environ.get("HEADROOM_TEST_MARIADB_PASSWORD", ""),
+        "HOST": os.environ.get("HEADROOM_TEST_MARIADB_HOST", "127.0.0.1"),
+        "PORT": os.environ.get("HEADROOM_TEST_MARIADB_PORT", "3306"),
+        "TEST": {"NAME": "headroom_test"},
+    },
 }
 
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
@@ -82,6 +93,7 @@ if _TEST_DB_SUFFIX:
     _TEST_NAMES = {
         "default": str(BASE_DIR / f"test-db-{_TEST_DB_SUFFIX}.sqlite3"),
         "postgres": f"headroom_test_{_TEST_DB_SUFFIX}",
+        "mariadb": f"headroom_test_{_TEST_DB_SUFFIX}",
     }
     for _alias, _name in _TEST_NAMES.items():
         _entry = dict(cast(dict[str, Any], DATABASES[_alias]))

@@ -109,11 +109,24 @@ def audit_mysql(alias: str, audit: Audit, demand: Demand, budget_ms: float) -> N
     vendor = "MariaDB" if "mariadb" in found.get("version", "").lower() else "MySQL"
     persist = "SET GLOBAL" if vendor == "MariaDB" else "SET PERSIST"
 
-    def add(category: str, name: str, current: str, recommended: str, why: str) -> None:
-        value = recommended if recommended.replace(".", "").isdigit() else f"'{recommended}'"
+    def add(
+        category: str,
+        name: str,
+        current: str,
+        recommended: str,
+        why: str,
+        *,
+        value: str | None = None,
+        config: str | None = None,
+    ) -> None:
+        """``value``: what SET takes (bytes for a size); ``config``: what my.cnf takes."""
+        if value is None:
+            plain = recommended.replace(".", "").isdigit()
+            value = recommended if plain else f"'{recommended}'"
         fix = f"{persist} {name} = {value};"
         if vendor == "MariaDB":
-            fix += f"\n-- and in the server's config file, [mysqld]: {name} = {recommended}"
+            line = config or recommended
+            fix += f"\n-- and in the server's config file, [mysqld]: {name} = {line}"
         audit.recommendations.append(
             Recommendation(alias, vendor, category, name, current, recommended, why, fix)
         )
@@ -125,15 +138,18 @@ def audit_mysql(alias: str, audit: Audit, demand: Demand, budget_ms: float) -> N
     wanted = max(int(data * 1.25), 128 << 20)
     if ceiling is not None:
         wanted = min(wanted, ceiling)
+    wanted = -(-wanted // (1 << 20)) * (1 << 20)  # whole MB, as my.cnf writes it
     if pool < data and pool < wanted:
         add(
             "memory",
             "innodb_buffer_pool_size",
             format_size(pool),
-            str(wanted),
+            format_size(wanted),
             f"the InnoDB data and indexes take {format_size(data)} but the buffer pool holds "
             f"{format_size(pool)}: reads that miss it go to disk (at most 70% of the host's "
             "RAM)",
+            value=str(wanted),
+            config=f"{wanted >> 20}M",
         )
     long_query = float(found.get("long_query_time", "10"))
     if found.get("slow_query_log", "OFF").upper() not in ("ON", "1"):
