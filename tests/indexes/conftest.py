@@ -60,6 +60,13 @@ def tickets(django_db_setup: Any, django_db_blocker: Any) -> Iterator[str]:
     services.require("postgresql")
     with django_db_blocker.unblock():
         connection = connections["postgres"]
+        # Set up only for a module with a django_db mark naming "postgres"; never fill (and
+        # truncate) the database the settings name outside the tests.
+        test_name = connection.settings_dict["TEST"]["NAME"]
+        assert connection.settings_dict["NAME"] == test_name, (
+            "the postgres test database is not set up: give the module a test marked "
+            "@pytest.mark.django_db(databases=['default', 'postgres'])"
+        )
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1 FROM pg_available_extensions WHERE name = 'hypopg'")
             if cursor.fetchone() is None:
@@ -86,18 +93,23 @@ def spool_dir(
 ) -> Path:
     """Capture records of the workload's requests, written by the real probe."""
     directory = tmp_path_factory.mktemp("spool")
+    with django_db_blocker.unblock():
+        capture(directory, REQUESTS)
+        flush_statistics("postgres")
+    return directory
+
+
+def capture(directory: Path, requests: list[tuple[str, dict[str, str]]]) -> Path:
+    """Run ``requests`` against the ticket views with the real probe capturing into
+    ``directory``; returns it."""
     settings = {"PROBE_MODE": "capture", "SPOOL_DIR": str(directory)}
-    with (
-        django_db_blocker.unblock(),
-        override_settings(ROOT_URLCONF="tests.indexes.ticketapp.urls", HEADROOM=settings),
-    ):
+    with override_settings(ROOT_URLCONF="tests.indexes.ticketapp.urls", HEADROOM=settings):
         probe_queries.forget_locations()
         client = Client()
-        for path, params in REQUESTS:
+        for path, params in requests:
             response = client.get(path, params)
             assert response.status_code == 200, (path, response.content[:300])
         spool.close()
-        flush_statistics("postgres")
     assert (directory / f"probe-{os.getpid()}.jsonl").exists()
     return directory
 

@@ -183,12 +183,13 @@ def read_spool(path: Path) -> list[dict[str, Any]]:
 
 def from_pg_stat_statements(alias: str, *, limit: int = 200) -> Workload:
     """The most time-consuming statements of this database in ``pg_stat_statements``."""
-    from django.db import DatabaseError, connections
+    from django.db import DatabaseError, connections, transaction
 
     workload = Workload()
     connection = connections[alias]
     try:
-        with connection.cursor() as cursor:
+        # A savepoint inside a caller's transaction: a missing view must not abort it.
+        with transaction.atomic(using=alias), connection.cursor() as cursor:
             cursor.execute(
                 "SELECT query, calls, total_exec_time, max_exec_time FROM pg_stat_statements "
                 "WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database()) "
@@ -205,7 +206,7 @@ def from_pg_stat_statements(alias: str, *, limit: int = 200) -> Workload:
         return workload
     for sql, calls, total, peak in rows:
         text = str(sql)
-        if text.lstrip()[:6].upper() not in ("SELECT", "UPDATE", "DELETE", "INSERT"):
+        if not _is_dml(text):
             continue
         query = Query(alias, fingerprint(text), text, sources={"pg_stat_statements"})
         query.calls, query.total_ms, query.max_ms = int(calls), float(total), float(peak)
@@ -229,11 +230,17 @@ def _log_params(text: str) -> list[Any]:
     return [values.get(i) for i in range(1, max(values, default=0) + 1)]
 
 
+def _is_dml(sql: str) -> bool:
+    return sql.lstrip()[:6].upper() in ("SELECT", "UPDATE", "DELETE", "INSERT")
+
+
 def from_slow_log(path: Path, alias: str = "default") -> Workload:
     """Statements from a PostgreSQL log written with ``log_min_duration_statement``.
 
     Literal values in a logged statement are turned back into parameters, so statements
-    that differ only in their values are one query with several samples.
+    that differ only in their values are one query with several samples. A prepared
+    statement (``execute <name>: ... $1``) takes its values from the ``parameters:`` detail
+    line that follows it. Other statements (``SET``, ``BEGIN``, ...) are left out.
     """
     from headroom.indexes.literals import parameterize
 
@@ -242,12 +249,15 @@ def from_slow_log(path: Path, alias: str = "default") -> Workload:
     statement: list[str] = []
     ms = 0.0
 
-    def finish() -> None:
-        if not statement:
-            return
+    def record(values: list[Any]) -> None:
         text = " ".join(statement).strip().rstrip(";")
         statement.clear()
+        if not _is_dml(text):
+            return
         sql, params = parameterize(text)
+        # A prepared statement's text has $n already; its values come from the detail line.
+        if not params and values:
+            params = values
         key = fingerprint(sql)
         query = queries.get(key)
         if query is None:
@@ -264,30 +274,20 @@ def from_slow_log(path: Path, alias: str = "default") -> Workload:
             line = raw.rstrip("\n")
             found = _LOG_LINE.search(line)
             if found:
-                finish()
+                if statement:
+                    record([])
                 ms = float(found.group("ms"))
                 statement.append(found.group("sql"))
                 continue
             detail = _LOG_PARAMS.search(line)
             if detail and statement:
-                values = _log_params(detail.group("params"))
-                text = " ".join(statement)
-                statement.clear()
-                sql, params = parameterize(text.strip().rstrip(";"))
-                # A prepared statement's text has $n already; its values come from DETAIL.
-                if not params and values:
-                    params = values
-                key = fingerprint(sql)
-                query = queries.setdefault(key, Query(alias, key, sql, sources={"slow_log"}))
-                query.calls += 1
-                query.total_ms += ms
-                query.max_ms = max(query.max_ms, ms)
-                query.add_sample(params)
+                record(_log_params(detail.group("params")))
                 continue
-            if statement and (raw.startswith(("\t", " ")) and not re.match(r"^\S", raw)):
+            if statement and raw.startswith(("\t", " ")):
                 statement.append(line.strip())  # continuation of a multi-line statement
-            else:
-                finish()
-    finish()
+            elif statement:
+                record([])
+    if statement:
+        record([])
     workload.queries = sorted(queries.values(), key=lambda q: -q.total_ms)
     return workload

@@ -10,5 +10,6 @@ urlpatterns = [
     path("tickets/recent/", views.recent),
     path("tickets/owned/", views.owned),
     path("tickets/email/", views.by_email),
+    path("tickets/search/", views.search),
     path("tickets/served/", views.served_already),
 ]
