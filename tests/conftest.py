@@ -14,13 +14,13 @@ def postgres() -> str:
 
 @pytest.fixture
 def mariadb() -> str:
-    """The ``mariadb`` database alias, after making sure MariaDB answers and mysqlclient (the
-    ``mysql`` extra) is installed."""
+    """The ``mariadb`` database alias, after making sure MariaDB answers and a MySQL driver
+    (the ``mysql`` extra: PyMySQL) is installed."""
     services.require("mariadb")
     try:
         import MySQLdb  # noqa: F401
     except ImportError:
-        reason = "mysqlclient is not installed (pip install 'django-headroom[mysql]')"
+        reason = "no MySQL driver: pip install 'django-headroom[mysql]' (PyMySQL)"
         if services.services_required():
             pytest.fail(f"{reason} and HEADROOM_REQUIRE_SERVICES=1", pytrace=False)
         pytest.skip(reason)

@@ -7,6 +7,15 @@ import os
 from pathlib import Path
 from typing import Any, cast
 
+try:
+    # PyMySQL (the `mysql` extra, pure Python) stands in for mysqlclient, which needs a C
+    # compiler and the MariaDB headers to install.
+    import pymysql
+
+    pymysql.install_as_MySQLdb()
+except ImportError:
+    pass
+
 BASE_DIR = Path(__file__).resolve().parent
 SECRET_KEY = "headroom-tests"
 DEBUG = False
