@@ -11,6 +11,7 @@ Exit codes shared by every verb: 0 success, 1 the verb found problems (documente
 
 from __future__ import annotations
 
+import abc
 import argparse
 import importlib
 import importlib.util
@@ -30,7 +31,7 @@ class UsageError(Exception):
     """Bad input from the user: printed without a traceback, exit code 2."""
 
 
-class Verb:
+class Verb(abc.ABC):
     """One ``headroom <verb>``. Subclass, set ``name`` and ``help``, decorate with @verb."""
 
     name: ClassVar[str]
@@ -40,11 +41,12 @@ class Verb:
     #: Whether Django must be set up (settings configured, apps loaded) before ``run``.
     needs_django: ClassVar[bool] = True
 
-    def add_arguments(self, parser: argparse.ArgumentParser) -> None:
+    def add_arguments(self, parser: argparse.ArgumentParser) -> None:  # noqa: B027 - optional
         """Add the verb's own options."""
 
+    @abc.abstractmethod
     def run(self, args: argparse.Namespace) -> int:
-        raise NotImplementedError  # pragma: no cover - every registered verb overrides it
+        """Do the verb's work; return the exit code."""
 
 
 _V = TypeVar("_V", bound=type[Verb])

@@ -7,6 +7,8 @@ import inspect
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from django.core.exceptions import ImproperlyConfigured
+
 from headroom.backfill.params import Param
 
 if TYPE_CHECKING:
@@ -91,7 +93,7 @@ class Backfill:
     def get_queryset(self) -> QuerySet[Any]:
         """The rows that still need the backfill (default: ``queryset``)."""
         if self.queryset is None:
-            raise NotImplementedError(
+            raise ImproperlyConfigured(
                 f"{type(self).__name__} sets neither `queryset` nor `get_queryset()`."
             )
         return self.queryset.all()
@@ -102,7 +104,7 @@ class Backfill:
         Returning None makes the runner count the batch's rows itself (one more query).
         """
         if self.update is None:
-            raise NotImplementedError(
+            raise ImproperlyConfigured(
                 f"{type(self).__name__} sets neither `update` nor `process()`."
             )
         return batch.update(**self.update)
@@ -190,7 +192,7 @@ class CsvBackfill(Backfill):
         raise TypeError("a CsvBackfill has no queryset")
 
     def process(self, rows: list[dict[str, str]]) -> int | None:  # type: ignore[override]
-        raise NotImplementedError(f"{type(self).__name__} must define process(rows).")
+        raise ImproperlyConfigured(f"{type(self).__name__} must define process(rows).")
 
     def database_alias(self) -> str:
         return self.database or "default"

@@ -15,6 +15,7 @@ Every statement is planned once per parameter sample, and its cost is the mean.
 
 from __future__ import annotations
 
+import abc
 import json
 import re
 import shutil
@@ -77,7 +78,7 @@ def pg_plan_lines(node: dict[str, Any], depth: int = 0) -> list[str]:
     return lines
 
 
-class Planner:
+class Planner(abc.ABC):
     """Base: cost statements, add and drop candidate indexes."""
 
     method = "none"
@@ -95,19 +96,22 @@ class Planner:
             self._cache[key] = self._cost(query)
         return self._cache[key]
 
+    @abc.abstractmethod
     def _cost(self, query: Query) -> Costing:
-        raise NotImplementedError
+        """Plan (or time) ``query`` with the candidates in ``active``."""
 
+    @abc.abstractmethod
     def add(self, candidate: Candidate) -> str:
-        raise NotImplementedError
+        """Make ``candidate`` visible to the planner; return the index's name."""
 
+    @abc.abstractmethod
     def drop(self, candidate: Candidate) -> None:
-        raise NotImplementedError
+        """Take ``candidate`` away again."""
 
     def supports(self, candidate: Candidate) -> bool:
         return True
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 - an optional hook
         """Undo everything (hypothetical indexes, the transaction, the copy)."""
 
 
