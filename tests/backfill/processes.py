@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -15,6 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from django.db import connections
+
+from tests.celery_worker import CeleryWorker
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -86,49 +87,9 @@ def wait_for(condition: Callable[[], Any], timeout: float = 60, what: str = "") 
         time.sleep(0.05)
 
 
-class Worker:
+class Worker(CeleryWorker):
     """``celery -A tests.backfill.celery_app worker`` on one queue, in its own process group."""
 
     def __init__(self, broker: str, queue: str, env: dict[str, str], concurrency: int = 1) -> None:
-        command = [sys.executable, "-m", "celery", "-A", "tests.backfill.celery_app", "worker"]
-        command += ["--pool", "prefork", "--concurrency", str(concurrency), "--loglevel", "INFO"]
-        command += ["--without-gossip", "--without-mingle", "--without-heartbeat"]
-        self.hostname = f"{queue}-{time.monotonic_ns()}@{socket.gethostname()}"
-        command += ["--queues", queue, "--hostname", self.hostname]
-        self.process = subprocess.Popen(
-            command,
-            cwd=ROOT,
-            env={**env, "HEADROOM_TEST_BROKER": broker, "HEADROOM_TEST_CELERY_QUEUE": queue},
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            start_new_session=True,
-        )
-        self.lines: list[str] = []
-        self.ready = threading.Event()
-        threading.Thread(target=self._read, daemon=True).start()
-        if not self.ready.wait(60):
-            self.kill()
-            raise RuntimeError("the Celery worker did not start:\n" + "".join(self.lines))
-
-    def _read(self) -> None:
-        assert self.process.stdout is not None
-        for line in self.process.stdout:
-            self.lines.append(line)
-            if " ready." in line:
-                self.ready.set()
-
-    def kill(self) -> None:
-        """SIGKILL the worker and its pool processes at once: a machine that lost power."""
-        if self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGKILL)
-        self.process.wait(timeout=30)
-
-    def stop(self) -> None:
-        if self.process.poll() is not None:
-            return
-        os.killpg(self.process.pid, signal.SIGTERM)  # warm shutdown
-        try:
-            self.process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            self.kill()
+        env = {**env, "HEADROOM_TEST_BROKER": broker, "HEADROOM_TEST_CELERY_QUEUE": queue}
+        super().__init__("tests.backfill.celery_app", queue, env, concurrency)

@@ -3,10 +3,6 @@
 from __future__ import annotations
 
 import os
-import signal
-import subprocess
-import sys
-import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -19,12 +15,13 @@ from django.test import override_settings
 from headroom.demo.services import SlowSMTPServer
 from headroom.offload import submit
 from tests import services
+from tests.celery_worker import CeleryWorker
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.services
 
 
-class Worker:
+class Worker(CeleryWorker):
     """``celery -A tests.offload.celery_app worker`` in a subprocess."""
 
     def __init__(self, queue: str, smtp_port: int) -> None:
@@ -35,39 +32,7 @@ class Worker:
             "HEADROOM_TEST_CELERY_QUEUE": queue,
             "HEADROOM_TEST_SMTP_PORT": str(smtp_port),
         }
-        command = [sys.executable, "-m", "celery", "-A", "tests.offload.celery_app", "worker"]
-        command += ["--pool", "prefork", "--concurrency", "1", "--loglevel", "INFO"]
-        command += ["--without-gossip", "--without-mingle", "--without-heartbeat"]
-        command += ["--queues", queue, "--hostname", f"{queue}@%h"]
-        self.process = subprocess.Popen(
-            command,
-            cwd=ROOT,
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-        self.lines: list[str] = []
-        self.ready = threading.Event()
-        threading.Thread(target=self._read, daemon=True).start()
-        if not self.ready.wait(60):
-            self.stop()
-            raise RuntimeError("the Celery worker did not start:\n" + "".join(self.lines))
-
-    def _read(self) -> None:
-        assert self.process.stdout is not None
-        for line in self.process.stdout:
-            self.lines.append(line)
-            if " ready." in line:
-                self.ready.set()
-
-    def stop(self) -> None:
-        self.process.send_signal(signal.SIGTERM)  # warm shutdown
-        try:
-            self.process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+        super().__init__("tests.offload.celery_app", queue, env)
 
 
 def _free_port() -> int:
