@@ -50,3 +50,41 @@ def timeout_kind(exc: BaseException) -> str | None:
             return "statement_timeout"
         current = current.__cause__ or current.__context__
     return None
+
+
+def batch_wal_cap(using: str, share: float | None) -> int | None:
+    """The most WAL one batch should write: ``share`` of the server's ``wal_buffers``, in
+    bytes (PostgreSQL only; None elsewhere, or when ``share`` is None or the server will not
+    say)."""
+    connection = connections[using]
+    if not share or connection.vendor != "postgresql":
+        return None
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_size_bytes(current_setting('wal_buffers'))")
+            row = cursor.fetchone()
+    except Exception:
+        return None
+    return max(8192, int(row[0] * share)) if row and row[0] else None
+
+
+def wal_position(using: str) -> str | None:
+    """Where the server is inserting WAL now (an LSN), to measure a batch's WAL with
+    :func:`wal_since`."""
+    with connections[using].cursor() as cursor:
+        cursor.execute("SELECT pg_current_wal_insert_lsn()::text")
+        row = cursor.fetchone()
+    return str(row[0]) if row else None
+
+
+def wal_since(using: str, position: str | None) -> int | None:
+    """Bytes of WAL the server inserted since ``position``, by every session: a batch's own
+    WAL plus whatever ran beside it, which errs on the side of smaller batches."""
+    if position is None:
+        return None
+    with connections[using].cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_wal_lsn_diff(pg_current_wal_insert_lsn(), %s::pg_lsn)::bigint", [position]
+        )
+        row = cursor.fetchone()
+    return int(row[0]) if row and row[0] is not None else None

@@ -119,6 +119,14 @@ class QuerysetPlanner:
             qs = qs.filter(_after(self.fields, self.load(r.start) or []))
         return qs.filter(_up_to(self.fields, self.load(r.end) or []))
 
+    def span(self, r: Range) -> QuerySet[Any]:
+        """Every row of the table in ``r``, whether the backfill's filter matches it or not
+        (what a batch may have changed)."""
+        qs: QuerySet[Any] = self.model._base_manager.using(self.using).all()
+        if r.start is not None:
+            qs = qs.filter(_after(self.fields, self.load(r.start) or []))
+        return qs.filter(_up_to(self.fields, self.load(r.end) or []))
+
     def sample_keys(self, r: Range, limit: int) -> list[Any]:
         """Primary keys of the first rows of ``r`` (for the dry run's before/after)."""
         return list(self.batch(r).order_by(*self.fields).values_list("pk", flat=True)[:limit])

@@ -32,6 +32,8 @@ class RunOptions:
     latency_probe_ratio: float | None
     latency_probe_sql: str | None
     synchronous_commit: str | None
+    tidy: bool
+    wal_buffers_share: float | None
     max_in_flight: int
     lease_seconds: float
     dry_run_batches: int

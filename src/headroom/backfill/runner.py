@@ -18,12 +18,19 @@ from django.db import connections, transaction
 from django.utils import timezone
 
 from headroom.backfill import control, throttle
-from headroom.backfill.database import set_batch_timeouts, timeout_kind
+from headroom.backfill.database import (
+    batch_wal_cap,
+    set_batch_timeouts,
+    timeout_kind,
+    wal_position,
+    wal_since,
+)
 from headroom.backfill.keys import CsvPlanner, IntegerRangePlanner, Key, Planner, Range, planner_for
 from headroom.backfill.models import BackfillFailure, BackfillRun, State
 from headroom.backfill.options import RunOptions
 from headroom.backfill.probe import LatencyPacer, LatencyProbe, default_probe
 from headroom.backfill.sizing import BatchSizer
+from headroom.backfill.tidy import Tidier
 
 if TYPE_CHECKING:
     from headroom.backfill.base import Backfill
@@ -256,6 +263,7 @@ class InlineRunner:
             size=run.batch_size or options.batch_size,
             low=options.min_batch_size,
             high=options.max_batch_size,
+            wal_cap=batch_wal_cap(self.using, options.wal_buffers_share),
         )
         progress = Progress()
         cursor: Key | None = run.cursor
@@ -264,6 +272,9 @@ class InlineRunner:
         attempts, failed_size = 0, 0
         next_health = 0.0
         batches_this_process = 0
+        tidier = None
+        if options.tidy:
+            tidier = Tidier(self.planner, self.using, options.statement_timeout)
         state = self._state()
         while True:
             if state in (State.PAUSED, State.CANCELLING, State.CANCELLED):
@@ -298,7 +309,9 @@ class InlineRunner:
                         options.statement_timeout,
                         options.synchronous_commit,
                     )
+                    start_wal = wal_position(self.using) if sizer.wal_cap else None
                     rows = execute_batch(self.backfill, self.planner, r)
+                    wal = wal_since(self.using, start_wal)
                     seconds = time.monotonic() - began
                     share = (
                         self.planner.progress(
@@ -353,7 +366,12 @@ class InlineRunner:
                 continue
             attempts, failed_size = 0, 0
             batches_this_process += 1
-            sizer.observe(r.size, held)
+            if tidier is not None:
+                # After the commit: the batch's old row versions are prunable only now.
+                problem = tidier.after_batch(r)
+                if problem:
+                    self.reporter.event(problem)
+            sizer.observe(r.size, held, wal)
             cursor = r.end
             rows_done += rows
             batches_done += 1
