@@ -11,8 +11,10 @@ Celery with two workers (Redis broker).
 Before each phase the table is rebuilt (1,000,000 rows with ``total`` NULL, then VACUUM
 ANALYZE and CHECKPOINT), and a client process that reads one row by primary key and updates
 another (``note``) in a loop measures its p95 latency idle for ``--idle`` seconds, then
-during the phase. A sampler reads ``pg_locks`` every 10 ms and records how long each
-transaction holding the table's write lock had been open: the longest lock held.
+during the phase. A sampler reads ``pg_stat_activity`` every 10 ms and records how long
+each transaction of the phase holding row locks (one with an xid) had been open: the
+longest lock held. Each phase runs ``--repeat`` times (3) in rounds; the figures printed
+are medians over the rounds, each ratio taken against the same round's single UPDATE.
 
 Prints, per phase: rows/s and the ratio to the single UPDATE, the longest lock held, the
 reader's and writer's p95 during the phase and the ratio to their idle p95. The last line is
@@ -113,12 +115,15 @@ def reader(rows: int, out: Any, stop: Any) -> None:
     out.close()
 
 
+#: Backends of the benchmark's database at work, and background processes not idle. A
+#: transaction with an xid has written (or locked) rows: it holds row locks until it ends,
+#: so its age is how long it has held them. (pg_stat_activity only: pg_locks takes every
+#: lock-manager partition lock, and read 100 times a second it slows the very clients
+#: measured.)
 ACTIVITY = (
     "SELECT a.pid, a.backend_type, coalesce(a.state, ''), coalesce(a.wait_event_type, ''), "
     "coalesce(a.wait_event, ''), a.xact_start::text, "
-    "extract(epoch FROM clock_timestamp() - a.xact_start), "
-    "EXISTS (SELECT 1 FROM pg_locks l WHERE l.pid = a.pid AND l.relation = %s::regclass "
-    "AND l.mode = 'RowExclusiveLock') "
+    "extract(epoch FROM clock_timestamp() - a.xact_start), a.backend_xid IS NOT NULL "
     "FROM pg_stat_activity a WHERE a.pid <> pg_backend_pid() AND ("
     "(a.datname = current_database() AND (a.state = 'active' OR a.xact_start IS NOT NULL)) "
     "OR (a.backend_type <> 'client backend' AND a.wait_event_type IS DISTINCT FROM 'Activity'))"
@@ -129,9 +134,9 @@ def client(rows: int, reader_pid: int, out: Any, stop: Any) -> None:
     """A writer and a sampler, each on its own connection and thread.
 
     The writer notes (start, "write", seconds) per statement. Every 10 ms the sampler reads
-    pg_stat_activity (with pg_locks): per transaction holding the table's write lock, how long
-    it had been open when last seen; and the wait event of every active backend, by role
-    (the reader, the writer, the backfill or UPDATE, background processes).
+    pg_stat_activity: per transaction of the backfill (or UPDATE) holding row locks (it has an
+    xid), how long it had been open when last seen; and the wait event of every active
+    backend, by role (the reader, the writer, the backfill or UPDATE, background processes).
     """
     import threading
 
@@ -156,7 +161,7 @@ def client(rows: int, reader_pid: int, out: Any, stop: Any) -> None:
     def sample() -> None:
         with pg() as conn:
             while not stop.is_set():
-                found = conn.execute(ACTIVITY, [TABLE]).fetchall()
+                found = conn.execute(ACTIVITY).fetchall()
                 now = time.monotonic()
                 for pid, kind, state, wtype, wevent, start, seconds, locking in found:
                     if pid == reader_pid:
@@ -418,6 +423,7 @@ PHASES = {
     "inline": "backfill inline",
     "celery": "backfill celery x2",
     "inline-async": "backfill inline, synchronous_commit off",
+    "inline-tidy": "backfill inline, tidy",
     "inline-probe": "backfill inline, probe 1.25x",
     "celery-probe": "backfill celery x2, probe 1.25x",
 }
@@ -426,9 +432,121 @@ OPTIONS: dict[str, dict[str, Any]] = {
     "inline": {"executor": "inline"},
     "celery": {"executor": "celery"},
     "inline-async": {"executor": "inline", "synchronous_commit": "off"},
+    "inline-tidy": {"executor": "inline", "tidy": True},
     "inline-probe": {"executor": "inline", "latency_probe_ratio": 1.25},
     "celery-probe": {"executor": "celery", "latency_probe_ratio": 1.25},
 }
+
+
+def run_phase(key: str, args: argparse.Namespace, anchor_seconds: float | None) -> dict[str, Any]:
+    """Rebuild the table, measure the client idle, then during phase ``key``."""
+    rebuild(args.rows)
+    workers: list[subprocess.Popen[str]] = []
+    known: dict[str, int | None] = {"runner (benchmark process)": os.getpid()}
+    try:
+        if key.startswith("celery"):
+            workers = start_workers(2)
+        load = Client(args.rows)
+        known.update(load.pids)
+        time.sleep(0.5)
+        idle_start = time.monotonic()
+        cpu_idle = cpu_snapshot(known)
+        time.sleep(args.idle)
+        cpu_before = cpu_snapshot(known)
+        counters = server_counters()
+        start = time.monotonic()
+        extra: dict[str, Any] = {}
+        if key == "update":
+            rows, seconds = single_update()
+        elif key == "hog":
+            spinner = multiprocessing.Process(target=hog, args=(anchor_seconds or 3.0,))
+            began = time.perf_counter()
+            spinner.start()
+            known["CPU hog"] = spinner.pid
+            spinner.join()
+            rows, seconds = 0, time.perf_counter() - began
+        elif key == "naive":
+            rows, seconds = naive_loop(args.naive_rows)
+        else:
+            rows, seconds, run = backfill(**OPTIONS[key])
+            extra = {
+                "batches": run.batches_done,
+                "final_batch_size": run.batch_size,
+                "longest_batch_seconds_reported": run.longest_batch_seconds,
+            }
+        end = time.monotonic()
+        cpu_after = cpu_snapshot(known)
+        after = server_counters()
+        data = load.finish()
+    finally:
+        stop_workers(workers)
+    locks = [s for t, s in data["locks"] if start <= t <= end + 0.05]
+    r = {
+        "rows": rows,
+        "seconds": seconds,
+        "rows_per_second": rows / seconds,
+        "longest_lock_seconds": max(locks, default=0.0),
+        "read_samples_idle": len(window(data, "read", idle_start, start)),
+        "read_samples": len(window(data, "read", start, end)),
+        "read_p95_idle_ms": 1000 * p95(window(data, "read", idle_start, start)),
+        "read_p95_ms": 1000 * p95(window(data, "read", start, end)),
+        "read_server_p95_idle_ms": 1000 * p95(window(data, "read server", idle_start, start)),
+        "read_server_p95_ms": 1000 * p95(window(data, "read server", start, end)),
+        "write_p95_idle_ms": 1000 * p95(window(data, "write", idle_start, start)),
+        "write_p95_ms": 1000 * p95(window(data, "write", start, end)),
+        "write_max_ms": 1000 * max(window(data, "write", start, end), default=0.0),
+        "reader_waits_idle": wait_profile(data, "reader", idle_start, start),
+        "reader_waits": wait_profile(data, "reader", start, end),
+        "backfill_waits": wait_profile(data, "backfill", start, end),
+        "cpu_idle": cpu_delta(cpu_idle, cpu_before),
+        "cpu": cpu_delta(cpu_before, cpu_after),
+        "server": {k: after[k] - counters[k] for k in after},
+        **extra,
+    }
+    r["read_p95_ratio"] = r["read_p95_ms"] / r["read_p95_idle_ms"]
+    r["write_p95_ratio"] = r["write_p95_ms"] / r["write_p95_idle_ms"]
+    return r
+
+
+def spread(values: list[float], fmt: str) -> str:
+    """The median, and the range when there is more than one value."""
+    middle = format(statistics.median(values), fmt)
+    if len(values) < 2:
+        return middle
+    return f"{middle} ({format(min(values), fmt)}-{format(max(values), fmt)})"
+
+
+def print_diagnosis(phase: str, r: dict[str, Any]) -> None:
+    print(
+        f"  {phase}: {r['read_samples_idle']:,} reads idle, {r['read_samples']:,} during; "
+        f"server-side p95 of a read {1000 * r['read_server_p95_idle_ms']:.0f}->"
+        f"{1000 * r['read_server_p95_ms']:.0f} us, client-side "
+        f"{1000 * r['read_p95_idle_ms']:.0f}->{1000 * r['read_p95_ms']:.0f} us"
+    )
+    for label, profile in (
+        ("reader idle", r["reader_waits_idle"]),
+        ("reader during", r["reader_waits"]),
+        ("backfill/UPDATE", r["backfill_waits"]),
+    ):
+        if profile:
+            shares = ", ".join(f"{k} {v:.0f}%" for k, v in profile.items() if k != "samples")
+            print(f"    {label:<16} ({profile['samples']:.0f} samples) {shares}")
+    for label, cpu in (("CPU idle", r["cpu_idle"]), ("CPU during", r["cpu"])):
+        shares = ", ".join(
+            f"{k.removeprefix('cores: ')} {v:.2f}" for k, v in cpu.items() if k.startswith("cores")
+        )
+        print(
+            f"    {label:<16} busy {cpu['machine busy %']:.0f}%, "
+            f"iowait {cpu['iowait %']:.0f}%, steal {cpu['steal %']:.0f}%; cores: {shares}"
+        )
+    server = r["server"]
+    print(
+        f"    server           WAL {server['wal_bytes'] / 1e6:,.0f} MB "
+        f"({server['wal_fpi']:,.0f} full pages), {server['wal_sync']:,.0f} WAL syncs, "
+        f"{server['wal_buffers_full']:,.0f} waits on full WAL buffers, "
+        f"{server['checkpoints']:.0f} checkpoints, {server['buffers_backend']:,.0f} buffers "
+        "written by backends"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -438,8 +556,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--idle", type=float, default=4.0, help="idle seconds before each phase")
     parser.add_argument(
         "--phases",
-        default="update,hog,naive,inline,celery,inline-probe,celery-probe",
+        default="update,naive,inline,celery",
         help=f"comma-separated, from {', '.join(PHASES)} (update is the anchor, always run)",
+    )
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        default=3,
+        help="rounds of the phases (the naive loop runs in the first only); figures are the "
+        "median over the rounds, each ratio taken against the same round's single UPDATE",
+    )
+    parser.add_argument(
+        "--diagnose",
+        action="store_true",
+        help="also print, per phase of the last round, wait events, CPU by role and WAL",
     )
     parser.add_argument("--json", help="also write the figures to this file")
     args = parser.parse_args(argv)
@@ -450,151 +580,78 @@ def main(argv: list[str] | None = None) -> int:
 
     target = settings.HEADROOM.get("BACKFILL_TARGET_BATCH_SECONDS", 0.5)
     print(
-        f"{args.rows:,} rows on PostgreSQL; target batch time {target} s; {os.cpu_count()} CPU(s)",
+        f"{args.rows:,} rows on PostgreSQL; target batch time {target} s; {os.cpu_count()} "
+        f"CPU(s); {args.repeat} round(s)",
         flush=True,
     )
-    results: dict[str, dict[str, Any]] = {}
-    workers: list[subprocess.Popen[str]] = []
-    try:
+    rounds: list[dict[str, dict[str, Any]]] = []
+    for n in range(max(1, args.repeat)):
+        results: dict[str, dict[str, Any]] = {}
         for key in chosen:
+            if key == "naive" and n > 0:
+                continue
             phase = PHASES[key]
-            rebuild(args.rows)
-            known: dict[str, int | None] = {"runner (benchmark process)": os.getpid()}
-            if key.startswith("celery"):
-                workers = start_workers(2)
-            load = Client(args.rows)
-            known.update(load.pids)
-            time.sleep(0.5)
-            idle_start = time.monotonic()
-            cpu_idle = cpu_snapshot(known)
-            time.sleep(args.idle)
-            cpu_before = cpu_snapshot(known)
-            counters = server_counters()
-            start = time.monotonic()
-            extra: dict[str, Any] = {}
-            if key == "update":
-                rows, seconds = single_update()
-            elif key == "hog":
-                spinner = multiprocessing.Process(
-                    target=hog, args=(results["single UPDATE"]["seconds"],)
-                )
-                began = time.perf_counter()
-                spinner.start()
-                known["CPU hog"] = spinner.pid
-                spinner.join()
-                rows, seconds = 0, time.perf_counter() - began
-            elif key == "naive":
-                rows, seconds = naive_loop(args.naive_rows)
+            anchor = results.get("single UPDATE", {}).get("seconds")
+            r = run_phase(key, args, anchor)
+            if key != "update":
+                r["ratio"] = r["rows_per_second"] / results["single UPDATE"]["rows_per_second"]
             else:
-                rows, seconds, run = backfill(**OPTIONS[key])
-                extra = {
-                    "batches": run.batches_done,
-                    "final_batch_size": run.batch_size,
-                    "longest_batch_seconds_reported": run.longest_batch_seconds,
-                }
-            end = time.monotonic()
-            cpu_after = cpu_snapshot(known)
-            after = server_counters()
-            data = load.finish()
-            if workers:
-                stop_workers(workers)
-                workers = []
-            locks = [s for t, s in data["locks"] if start <= t <= end + 0.05]
-            results[phase] = {
-                "rows": rows,
-                "seconds": seconds,
-                "rows_per_second": rows / seconds,
-                "longest_lock_seconds": max(locks, default=0.0),
-                "read_samples_idle": len(window(data, "read", idle_start, start)),
-                "read_samples": len(window(data, "read", start, end)),
-                "read_p95_idle_ms": 1000 * p95(window(data, "read", idle_start, start)),
-                "read_p95_ms": 1000 * p95(window(data, "read", start, end)),
-                "read_server_p95_idle_ms": 1000
-                * p95(window(data, "read server", idle_start, start)),
-                "read_server_p95_ms": 1000 * p95(window(data, "read server", start, end)),
-                "write_p95_idle_ms": 1000 * p95(window(data, "write", idle_start, start)),
-                "write_p95_ms": 1000 * p95(window(data, "write", start, end)),
-                "write_max_ms": 1000 * max(window(data, "write", start, end), default=0.0),
-                "reader_waits_idle": wait_profile(data, "reader", idle_start, start),
-                "reader_waits": wait_profile(data, "reader", start, end),
-                "backfill_waits": wait_profile(data, "backfill", start, end),
-                "cpu_idle": cpu_delta(cpu_idle, cpu_before),
-                "cpu": cpu_delta(cpu_before, cpu_after),
-                "server": {k: after[k] - counters[k] for k in after},
-                **extra,
-            }
-            r = results[phase]
+                r["ratio"] = 1.0
+            results[phase] = r
             print(
-                f"  {phase:<36} {r['rows']:>9,} rows in {r['seconds']:7.2f} s = "
-                f"{r['rows_per_second']:>9,.0f} rows/s",
+                f"  round {n + 1}: {phase:<36} {r['rows']:>9,} rows in {r['seconds']:7.2f} s = "
+                f"{r['rows_per_second']:>9,.0f} rows/s {r['ratio']:.2f}x, read p95 "
+                f"{r['read_p95_ratio']:.2f}x",
                 flush=True,
             )
-    finally:
-        stop_workers(workers)
+        rounds.append(results)
 
-    anchor = results["single UPDATE"]["rows_per_second"]
     print()
     print(
-        f"{'phase':<36} {'rows/s':>9} {'x UPDATE':>8} {'longest lock':>12} "
-        f"{'read p95 idle->during':>22} {'write p95 idle->during':>23}"
+        f"{'phase':<32} {'rows/s':>9} {'x UPDATE':>17} {'lock':>6} "
+        f"{'read p95 x idle':>17} {'write p95 x idle':>17}"
     )
-    for phase, r in results.items():
-        r["ratio"] = r["rows_per_second"] / anchor
-        r["read_p95_ratio"] = r["read_p95_ms"] / r["read_p95_idle_ms"]
-        r["write_p95_ratio"] = r["write_p95_ms"] / r["write_p95_idle_ms"]
-        read = f"{r['read_p95_idle_ms']:.2f}->{r['read_p95_ms']:.2f} ms {r['read_p95_ratio']:.2f}x"
-        write = (
-            f"{r['write_p95_idle_ms']:.2f}->{r['write_p95_ms']:.1f} ms {r['write_p95_ratio']:.1f}x"
-        )
+    summary: dict[str, dict[str, Any]] = {}
+    for phase in (PHASES[k] for k in chosen):
+        runs = [results[phase] for results in rounds if phase in results]
+        if not runs:
+            continue
+        summary[phase] = {
+            "rows_per_second": statistics.median(r["rows_per_second"] for r in runs),
+            "ratio": statistics.median(r["ratio"] for r in runs),
+            "ratios": [r["ratio"] for r in runs],
+            "longest_lock_seconds": max(r["longest_lock_seconds"] for r in runs),
+            "read_p95_ratio": statistics.median(r["read_p95_ratio"] for r in runs),
+            "read_p95_ratios": [r["read_p95_ratio"] for r in runs],
+            "write_p95_ratio": statistics.median(r["write_p95_ratio"] for r in runs),
+            "rounds": runs,
+        }
         print(
-            f"{phase[:36]:<36} {r['rows_per_second']:>9,.0f} {r['ratio']:>7.2f}x "
-            f"{r['longest_lock_seconds']:>11.2f}s {read:>22} {write:>23}"
+            f"{phase[:32]:<32} {summary[phase]['rows_per_second']:>9,.0f} "
+            f"{spread([r['ratio'] for r in runs], '.2f'):>17} "
+            f"{summary[phase]['longest_lock_seconds']:>5.2f}s "
+            f"{spread([r['read_p95_ratio'] for r in runs], '.2f'):>17} "
+            f"{spread([r['write_p95_ratio'] for r in runs], '.1f'):>17}"
         )
-    print()
-    print("what the reader waited on (share of pg_stat_activity samples while it was active;")
-    print("CPU = running or runnable, no wait event), and where the CPU went:")
-    for phase, r in results.items():
-        print(
-            f"  {phase}: {r['read_samples_idle']:,} reads idle, {r['read_samples']:,} during; "
-            f"server-side p95 of a read {1000 * r['read_server_p95_idle_ms']:.0f}->"
-            f"{1000 * r['read_server_p95_ms']:.0f} us, client-side "
-            f"{1000 * r['read_p95_idle_ms']:.0f}->{1000 * r['read_p95_ms']:.0f} us"
-        )
-        for label, profile in (
-            ("reader idle", r["reader_waits_idle"]),
-            ("reader during", r["reader_waits"]),
-            ("backfill/UPDATE", r["backfill_waits"]),
-        ):
-            if profile:
-                shares = ", ".join(f"{k} {v:.0f}%" for k, v in profile.items() if k != "samples")
-                print(f"    {label:<16} ({profile['samples']:.0f} samples) {shares}")
-        for label, cpu in (("CPU idle", r["cpu_idle"]), ("CPU during", r["cpu"])):
-            shares = ", ".join(
-                f"{k.removeprefix('cores: ')} {v:.2f}"
-                for k, v in cpu.items()
-                if k.startswith("cores")
-            )
-            print(
-                f"    {label:<16} busy {cpu['machine busy %']:.0f}%, "
-                f"iowait {cpu['iowait %']:.0f}%, steal {cpu['steal %']:.0f}%; cores: {shares}"
-            )
-        server = r["server"]
-        print(
-            f"    server           WAL {server['wal_bytes'] / 1e6:,.0f} MB "
-            f"({server['wal_fpi']:,.0f} full pages), {server['wal_sync']:,.0f} WAL syncs, "
-            f"{server['wal_buffers_full']:,.0f} waits on full WAL buffers, "
-            f"{server['checkpoints']:.0f} checkpoints, {server['buffers_backend']:,.0f} buffers "
-            "written by backends"
-        )
-    if "naive save() loop" in results:
-        naive = results["naive save() loop"]
-        print(f"(the naive loop was timed over its first {naive['rows']:,} rows)")
+    print(
+        "(medians over the rounds, range in brackets; lock: the longest any transaction of the "
+        "phase held row locks, over all rounds)"
+    )
+    if "naive save() loop" in summary:
+        naive = summary["naive save() loop"]["rounds"][0]
+        print(f"(the naive loop was timed over its first {naive['rows']:,} rows, in round 1)")
+    if args.diagnose:
+        print()
+        print("what the reader waited on (share of pg_stat_activity samples while it was active;")
+        print("CPU = running or runnable, no wait event), and where the CPU went (last round):")
+        for phase, r in rounds[-1].items():
+            print_diagnosis(phase, r)
     print(f"(target: backfill >= 0.90x, lock <= {2 * target:.1f} s, read p95 <= 1.25x idle)")
     if args.json:
-        Path(args.json).write_text(json.dumps(results, indent=2))
+        Path(args.json).write_text(json.dumps(summary, indent=2))
     ratios = [
-        f"{phase.removeprefix('backfill ')} {r['ratio']:.2f}x"
-        for phase, r in results.items()
+        f"{phase.removeprefix('backfill ')} {r['ratio']:.2f}x (read p95 {r['read_p95_ratio']:.2f}x)"
+        for phase, r in summary.items()
         if phase.startswith("backfill")
     ]
     print(f"backfill throughput / single UPDATE: {', '.join(ratios)}")

@@ -169,12 +169,8 @@ class HeadroomSettings:
     BACKFILL_SYNCHRONOUS_COMMIT: str | None = None
     #: PostgreSQL: after each batch commits, read its key range once (a bitmap scan) so that
     #: the batch's old row versions are pruned by the backfill rather than by the site's next
-    #: reads of those pages (docs/backfill.md, "Tidying after each batch").
+    #: reads of those pages (docs/backfill.md, "Tidying after each batch"); off by default.
     BACKFILL_TIDY: bool = False
-    #: PostgreSQL: keep each batch's WAL under this share of the server's ``wal_buffers``
-    #: (batches get smaller when they write more), so that the site's own writes never wait
-    #: for WAL buffer space behind a batch (docs/backfill.md); None: no cap.
-    BACKFILL_WAL_BUFFERS_SHARE: float | None = 0.5
     #: Celery executor: batch tasks queued or running at once, for the whole run.
     BACKFILL_MAX_IN_FLIGHT: int = 4
     #: Seconds without a heartbeat after which a run's process, or a batch task nobody holds,
@@ -332,12 +328,6 @@ def _check_backfill(values: dict[str, Any]) -> None:
     if ratio is not None and ratio <= 1:
         raise ConfigError(
             "BACKFILL_LATENCY_PROBE_RATIO", f"must be more than 1 (e.g. 1.25), got {ratio!r}."
-        )
-    share = values.get("BACKFILL_WAL_BUFFERS_SHARE")
-    if share is not None and not 0 < share <= 4:
-        raise ConfigError(
-            "BACKFILL_WAL_BUFFERS_SHARE",
-            f"must be more than 0 and at most 4 (0.5: half the WAL buffers), got {share!r}.",
         )
     commit = values.get("BACKFILL_SYNCHRONOUS_COMMIT")
     if commit is not None and commit not in ("on", "off", "local", "remote_write", "remote_apply"):

@@ -33,7 +33,6 @@ class RunOptions:
     latency_probe_sql: str | None
     synchronous_commit: str | None
     tidy: bool
-    wal_buffers_share: float | None
     max_in_flight: int
     lease_seconds: float
     dry_run_batches: int

@@ -18,13 +18,7 @@ from django.db import connections, transaction
 from django.utils import timezone
 
 from headroom.backfill import control, throttle
-from headroom.backfill.database import (
-    batch_wal_cap,
-    set_batch_timeouts,
-    timeout_kind,
-    wal_position,
-    wal_since,
-)
+from headroom.backfill.database import set_batch_timeouts, timeout_kind
 from headroom.backfill.keys import CsvPlanner, IntegerRangePlanner, Key, Planner, Range, planner_for
 from headroom.backfill.models import BackfillFailure, BackfillRun, State
 from headroom.backfill.options import RunOptions
@@ -263,7 +257,6 @@ class InlineRunner:
             size=run.batch_size or options.batch_size,
             low=options.min_batch_size,
             high=options.max_batch_size,
-            wal_cap=batch_wal_cap(self.using, options.wal_buffers_share),
         )
         progress = Progress()
         cursor: Key | None = run.cursor
@@ -309,9 +302,7 @@ class InlineRunner:
                         options.statement_timeout,
                         options.synchronous_commit,
                     )
-                    start_wal = wal_position(self.using) if sizer.wal_cap else None
                     rows = execute_batch(self.backfill, self.planner, r)
-                    wal = wal_since(self.using, start_wal)
                     seconds = time.monotonic() - began
                     share = (
                         self.planner.progress(
@@ -371,7 +362,7 @@ class InlineRunner:
                 problem = tidier.after_batch(r)
                 if problem:
                     self.reporter.event(problem)
-            sizer.observe(r.size, held, wal)
+            sizer.observe(r.size, held)
             cursor = r.end
             rows_done += rows
             batches_done += 1

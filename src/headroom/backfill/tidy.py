@@ -7,12 +7,13 @@ the hint bits of the versions it checks; a read that finds the old version throu
 marks that index entry dead. Without this module, that backend is the site's: right behind
 the backfill, its reads of the rows just changed do that work and write that WAL, and when
 the batches keep the WAL buffers full that WAL write waits its turn. Measured on a 2-core
-machine with batches of 100,000 rows and a pgbench client reading random rows
-(docs/backfill.md, "Tidying after each batch"): the reader's p95 went to 1.9-2.1x its idle
-value, and stayed at 0.94-1.05x with the tidy step, as during one set-based ``UPDATE`` of the
-same rows (whose old versions cannot be pruned before its single commit). With batches
-small enough for the WAL buffers (``BACKFILL_WAL_BUFFERS_SHARE``, the default) the
-difference was within the noise, so tidying is off unless ``BACKFILL_TIDY`` asks for it.
+machine with batches of 100,000 rows and a pgbench client reading random rows, no other
+writer (docs/backfill.md, "Tidying after each batch"): the reader's p95 went to 1.9-2.1x its
+idle value without the tidy step and stayed at 0.94-1.05x with it, as during one set-based
+``UPDATE`` of the same rows (whose old versions cannot be pruned before its single commit).
+With a concurrent writer as well (benchmarks/backfill.py) the difference was lost in what the
+writes themselves cost, and the tidy reads took 5-15% of the throughput, so tidying is off
+unless ``BACKFILL_TIDY`` asks for it.
 
 The tidy step is one read of the batch's key range in its own short transaction: a bitmap
 scan (index scans off, so that each heap page is visited once rather than once per row;
