@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 from typing import TYPE_CHECKING, Any
 
@@ -18,7 +19,7 @@ if TYPE_CHECKING:
     from headroom.backfill.base import Backfill
     from headroom.backfill.models import BackfillRun
 
-ACTIONS = ("run", "status", "pause", "resume", "cancel", "list")
+ACTIONS = ("run", "status", "pause", "resume", "cancel", "watchdog", "list")
 
 
 def _parse_params(items: list[str]) -> dict[str, str]:
@@ -41,14 +42,20 @@ def _backfill_class(name: str) -> type[Backfill]:
 
 
 def _alias(cls: type[Backfill], database: str | None) -> str:
-    if database:
-        return database
-    instance = cls.__new__(cls)
-    instance._param_values = {}
+    from headroom.backfill.registry import default_database
+
+    return database or default_database(cls)
+
+
+def _seconds(text: str) -> float:
+    """A time limit in seconds from the command line: 0 or more (0: no limit)."""
     try:
-        return instance.database_alias()
-    except Exception:
-        return "default"
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected seconds, got {text!r}") from None
+    if value < 0 or not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"must be 0 or more seconds (0: no limit), got {text}")
+    return value
 
 
 def _print_json(data: Any) -> None:
@@ -64,7 +71,9 @@ class BackfillVerb(Verb):
         "  headroom backfill --list                      what is registered, and its last run\n"
         "  headroom backfill run APP.NAME [--dry-run]    run (or resume) it to the end\n"
         "  headroom backfill status [APP.NAME] [--json]  progress, rows/s, ETA, state\n"
-        "  headroom backfill pause|resume|cancel APP.NAME\n\n"
+        "  headroom backfill pause|resume|cancel APP.NAME\n"
+        "  headroom backfill watchdog [--json]            hand Celery runs whose coordinator "
+        "is gone to a new one\n\n"
         "Exit codes: 0 done, 1 the run failed or was cancelled (or nothing to pause/resume/"
         "cancel), 2 bad usage, 3 could not run (another process holds the run)."
     )
@@ -121,6 +130,20 @@ class BackfillVerb(Verb):
         run.add_argument("--max-rows-per-second", type=float, help="global rate cap")
         run.add_argument("--max-in-flight", type=int, help="Celery: batch tasks at once")
         run.add_argument(
+            "--lock-timeout",
+            type=_seconds,
+            metavar="SECONDS",
+            help="PostgreSQL lock_timeout of each batch, also on Celery workers (0: no limit; "
+            'default HEADROOM["BACKFILL_LOCK_TIMEOUT"])',
+        )
+        run.add_argument(
+            "--statement-timeout",
+            type=_seconds,
+            metavar="SECONDS",
+            help="PostgreSQL statement_timeout of each batch, also on Celery workers (0: no "
+            'limit; default HEADROOM["BACKFILL_STATEMENT_TIMEOUT"])',
+        )
+        run.add_argument(
             "--batches",
             type=int,
             dest="max_batches",
@@ -149,6 +172,13 @@ class BackfillVerb(Verb):
         action("pause", "Pause the unfinished run after its current batch.")
         action("resume", "Let a paused run go on.")
         action("cancel", "Cancel the unfinished run after its current batch.")
+        action(
+            "watchdog",
+            "Hand every unfinished Celery run whose coordinator is gone (its lease lost) to a "
+            "new coordinator task. Run it from celery beat as the task "
+            "headroom.backfill.watchdog, or from cron.",
+            named=False,
+        )
         action("list", "List the registered backfills (same as --list).", named=False)
 
     def run(self, args: argparse.Namespace) -> int:
@@ -164,6 +194,8 @@ class BackfillVerb(Verb):
             return self._status(args)
         if action == "run":
             return self._run(args)
+        if action == "watchdog":
+            return self._watchdog(args)
         return self._control(action, args)
 
     # --- list and status -----------------------------------------------------------------
@@ -220,6 +252,7 @@ class BackfillVerb(Verb):
         from headroom.backfill import control
         from headroom.backfill.models import BackfillRun
         from headroom.backfill.progress import summary
+        from headroom.backfill.watchdog import recovery
 
         runs: list[BackfillRun] = []
         if args.backfill:
@@ -238,17 +271,51 @@ class BackfillVerb(Verb):
                 if run.name not in seen:
                     seen.add(run.name)
                     runs.append(run)
+        using_of = {id(run): run._state.db or "default" for run in runs}
+        lost = {id(run): control.lease_lost(run) for run in runs}
         if args.json:
-            _print_json([r.as_dict() for r in runs])
+            _print_json(
+                [
+                    {
+                        **run.as_dict(),
+                        "lease_lost": lost[id(run)],
+                        "recover_with": recovery(run, using_of[id(run)]) if lost[id(run)] else None,
+                    }
+                    for run in runs
+                ]
+            )
             return EXIT_OK
         if not runs:
             print("No backfill has run yet.")
         for run in runs:
             owner = f"  runner {run.owner}" if run.owner and run.is_active else ""
             print(f"{run.name} #{run.pk}: {summary(run)}{owner}")
+            if lost[id(run)]:
+                print(
+                    f"    lease lost: {control.lost_reason(run)}. Nobody works on this run; "
+                    f"recover it with: {recovery(run, using_of[id(run)])}"
+                )
             if run.message:
                 print(f"    {run.message}")
         return EXIT_OK
+
+    def _watchdog(self, args: argparse.Namespace) -> int:
+        from headroom.backfill.watchdog import HANDED_OVER, sweep
+
+        result = sweep([args.database] if args.database else None, log=False)
+        if args.json:
+            _print_json(result.as_dict())
+            return EXIT_OK if result.ok else EXIT_FAILED
+        for finding in result.findings:
+            print(finding.describe())
+        handed = sum(1 for f in result.findings if f.action == HANDED_OVER)
+        where = ", ".join(repr(d) for d in result.databases)
+        print(
+            f"headroom backfill watchdog: {handed} run(s) handed to a new coordinator; "
+            f"{result.live} other unfinished run(s) have a live runner or are waiting for one "
+            f"(database(s) {where})."
+        )
+        return EXIT_OK if result.ok else EXIT_FAILED
 
     # --- steering ------------------------------------------------------------------------
 
@@ -303,6 +370,8 @@ class BackfillVerb(Verb):
                 "max_batch_size",
                 "max_rows_per_second",
                 "max_in_flight",
+                "lock_timeout",
+                "statement_timeout",
                 "max_batches",
             )
         }

@@ -59,6 +59,38 @@ def holder_alive(run: BackfillRun, now: datetime.datetime | None = None) -> bool
     return True
 
 
+def lease_lost(run: BackfillRun, now: datetime.datetime | None = None) -> bool:
+    """Whether an unfinished run has nobody working on it and nobody about to.
+
+    Either its owner's lease ran out (or, on this machine, its process is gone), or it has
+    waited with no owner for longer than a lease: it was enqueued (``--detach``) or handed
+    over by the watchdog and no coordinator task has claimed it since.
+    """
+    if not run.is_active or holder_alive(run, now):
+        return False
+    if run.owner:
+        return True
+    now = now or timezone.now()
+    since = run.heartbeat_at or run.updated_at or run.created_at
+    return since is None or (now - since).total_seconds() > conf.BACKFILL_LEASE_SECONDS
+
+
+def lost_reason(run: BackfillRun, now: datetime.datetime | None = None) -> str:
+    """Why :func:`lease_lost` says so, in words."""
+    now = now or timezone.now()
+    lease = f"lease {conf.BACKFILL_LEASE_SECONDS:g} s"
+    if run.owner:
+        if run.heartbeat_at is None:
+            return f"its runner {run.owner} never sent a heartbeat"
+        age = (now - run.heartbeat_at).total_seconds()
+        if age > conf.BACKFILL_LEASE_SECONDS:
+            return f"no heartbeat from its runner {run.owner} for {age:.0f} s ({lease})"
+        return f"its runner {run.owner} is gone (that process has ended)"
+    since = run.heartbeat_at or run.updated_at or run.created_at
+    age = (now - since).total_seconds() if since else 0.0
+    return f"no runner has taken it for {age:.0f} s ({lease})"
+
+
 def latest(name: str, using: str) -> BackfillRun | None:
     return BackfillRun.objects.using(using).filter(name=name).order_by("-id").first()
 

@@ -29,6 +29,7 @@ from headroom.backfill.keys import Key, Range
 from headroom.backfill.models import BackfillBatch, BackfillFailure, BackfillRun, BatchState, State
 from headroom.backfill.runner import InlineRunner, LostRun, Progress, describe_range
 from headroom.backfill.sizing import BatchSizer
+from headroom.backfill.worker import batch_options
 from headroom.conf import conf
 
 #: How often the coordinator looks for finished batches, in seconds.
@@ -52,13 +53,16 @@ class CeleryCoordinator(InlineRunner):
         return BackfillBatch.objects.using(self.using).filter(run_id=self.run.pk)
 
     def _send(self, batch: BackfillBatch) -> None:
-        options: dict[str, Any] = {}
+        """Send the batch's task, with this run's batch options: the worker applies those,
+        not its own settings, so an option given to this coordinator holds on every worker."""
+        routing: dict[str, Any] = {}
         if conf.BACKFILL_CELERY_QUEUE:
-            options["queue"] = conf.BACKFILL_CELERY_QUEUE
+            routing["queue"] = conf.BACKFILL_CELERY_QUEUE
         celery_app().send_task(
             "headroom.backfill.run_batch",
             args=(self.using, self.run.pk, batch.pk, batch.token),
-            **options,
+            kwargs={"options": batch_options(self.options)},
+            **routing,
         )
 
     def _resend(self, batches: list[BackfillBatch]) -> None:
@@ -198,18 +202,21 @@ class CeleryCoordinator(InlineRunner):
                 last_collect = now_mono
                 new_rows = sum(b.rows for b in finished if b.state == BatchState.DONE)
                 progress.observe(new_rows, sum(self._share(b) for b in finished), interval)
-                self._batches().filter(pk__in=[b.pk for b in finished]).update(collected=True)
-                self._save(
-                    rows_done=rows_done,
-                    batches_done=batches_done,
-                    seconds_busy=busy,
-                    longest_batch_seconds=longest,
-                    failures=failures,
-                    batch_size=sizer.size,
-                    rows_per_second=progress.rows_per_second or 0.0,
-                    progress=done_share,
-                    eta_seconds=progress.eta(done_share),
-                )
+                # One transaction: a coordinator that lost the run (LostRun) leaves the batches
+                # uncollected, and the one that took it over counts them.
+                with transaction.atomic(using=self.using):
+                    self._batches().filter(pk__in=[b.pk for b in finished]).update(collected=True)
+                    self._save(
+                        rows_done=rows_done,
+                        batches_done=batches_done,
+                        seconds_busy=busy,
+                        longest_batch_seconds=longest,
+                        failures=failures,
+                        batch_size=sizer.size,
+                        rows_per_second=progress.rows_per_second or 0.0,
+                        progress=done_share,
+                        eta_seconds=progress.eta(done_share),
+                    )
                 self.reporter.update(run)
                 if failures > options.error_budget:
                     return self._finish(
@@ -220,6 +227,13 @@ class CeleryCoordinator(InlineRunner):
                 self._batches().filter(state__in=(BatchState.PENDING, BatchState.PARKED)).count()
             )
             if planned_all and in_flight == 0:
+                late = self._batches().filter(
+                    state__in=(BatchState.DONE, BatchState.FAILED), collected=False
+                )
+                if late.exists():
+                    # Finished after the collection above: count (or split) it first, or its
+                    # rows would be missing from the run, and a failed range lost.
+                    continue
                 if failures:
                     return self._finish(
                         State.FAILED,

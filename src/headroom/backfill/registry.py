@@ -73,3 +73,15 @@ def get_backfill(name: str) -> type[Backfill]:
         f"no backfill is named {name!r} (known: {known}). Backfills are classes in an app's "
         "backfills.py, or decorated with @headroom.backfill.register."
     )
+
+
+def default_database(cls: type[Backfill]) -> str:
+    """The alias a backfill writes to, and keeps its runs in, when none is given: its
+    ``database``, else where the router sends writes for its model ("default" when that
+    cannot be told without its parameters)."""
+    instance = cls.__new__(cls)
+    instance._param_values = {}
+    try:
+        return instance.database_alias()
+    except Exception:
+        return "default"

@@ -1,5 +1,6 @@
-"""The Celery tasks behind ``HEADROOM["BACKFILL_EXECUTOR"] = "celery"``: one batch, and the
-coordinator of a run started with ``headroom backfill run --detach``.
+"""The Celery tasks behind ``HEADROOM["BACKFILL_EXECUTOR"] = "celery"``: one batch, the
+coordinator of a run started with ``headroom backfill run --detach``, and the watchdog that
+hands a run whose coordinator is gone to a new one (run it from celery beat).
 
 The worker must import this module; with the usual ``proj/celery.py``::
 
@@ -25,11 +26,30 @@ from celery import Task, shared_task
     reject_on_worker_lost=True,
     ignore_result=True,
 )
-def run_batch(self: Task[Any, Any], using: str, run_id: int, batch_id: int, token: int) -> str:
-    """Run one planned batch of a backfill run; returns what happened, for the worker log."""
+def run_batch(
+    self: Task[Any, Any],
+    using: str,
+    run_id: int,
+    batch_id: int,
+    token: int,
+    options: dict[str, Any] | None = None,
+) -> str:
+    """Run one planned batch of a backfill run; returns what happened, for the worker log.
+
+    ``options`` are the run's batch options (lock_timeout, statement_timeout,
+    synchronous_commit) as its coordinator resolved them; a message without them (sent by an
+    older coordinator) runs the batch with this worker's settings.
+    """
     from headroom.backfill.worker import process_batch
 
-    return process_batch(using, run_id, batch_id, token, worker=str(self.request.hostname or ""))
+    return process_batch(
+        using,
+        run_id,
+        batch_id,
+        token,
+        worker=str(self.request.hostname or ""),
+        options=options,
+    )
 
 
 @shared_task(
@@ -49,3 +69,17 @@ def coordinate(self: Task[Any, Any], using: str, run_id: int, overrides: dict[st
     from headroom.backfill.coordinator import coordinate_run
 
     return coordinate_run(using, run_id, overrides)
+
+
+@shared_task(name="headroom.backfill.watchdog", ignore_result=True)
+def watchdog(databases: list[str] | None = None) -> dict[str, Any]:
+    """Hand every unfinished Celery run whose coordinator is gone to a new coordinator task.
+
+    Meant for celery beat (every minute or so). ``databases``: the aliases to look in;
+    default, every database a registered backfill writes to, and ``default``. Returns what it
+    found and did (also logged to ``headroom.backfill``), as ``headroom backfill watchdog
+    --json`` prints it.
+    """
+    from headroom.backfill.watchdog import sweep
+
+    return sweep(databases).as_dict()

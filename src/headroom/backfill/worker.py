@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import time
+from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
@@ -15,8 +17,41 @@ from headroom.backfill.options import RunOptions
 from headroom.backfill.registry import get_backfill
 from headroom.backfill.runner import execute_batch
 
+#: The options a batch applies itself (its transaction's time limits and commit mode): with
+#: the Celery executor the coordinator sends them with each batch task, so that a worker runs
+#: the batch with the run's values rather than with its own settings.
+BATCH_OPTIONS = ("lock_timeout", "statement_timeout", "synchronous_commit")
 
-def process_batch(using: str, run_id: int, batch_id: int, token: int, worker: str = "") -> str:
+
+def batch_options(options: RunOptions) -> dict[str, Any]:
+    """The run's batch options, as a batch task carries them (JSON)."""
+    return {name: getattr(options, name) for name in BATCH_OPTIONS}
+
+
+def with_batch_options(options: RunOptions, sent: dict[str, Any] | None) -> RunOptions:
+    """``options`` with a batch task's own: each of :data:`BATCH_OPTIONS` that ``sent`` has
+    wins, None included (no limit, as the coordinator decided); a task sent without them
+    (by an older coordinator) keeps ``options``."""
+    if not sent:
+        return options
+    return dataclasses.replace(options, **{k: sent[k] for k in BATCH_OPTIONS if k in sent})
+
+
+def process_batch(
+    using: str,
+    run_id: int,
+    batch_id: int,
+    token: int,
+    worker: str = "",
+    options: dict[str, Any] | None = None,
+) -> str:
+    """Run batch ``batch_id`` of run ``run_id`` if it is still pending with ``token``.
+
+    ``options`` are the run's batch options as the coordinator sent them (lock_timeout,
+    statement_timeout, synchronous_commit): they win over this worker's settings, so that a
+    value given on the coordinator's command line or to ``run_backfill`` holds for every
+    batch. A task sent without them uses the settings.
+    """
     run = BackfillRun.objects.using(using).get(pk=run_id)
     if run.state in (State.CANCELLING, State.CANCELLED, State.FAILED, State.SUCCEEDED):
         return f"skipped batch {batch_id}: run #{run_id} is {run.state}"
@@ -29,13 +64,16 @@ def process_batch(using: str, run_id: int, batch_id: int, token: int, worker: st
         return f"parked batch {batch_id}: run #{run_id} is paused"
     backfill = get_backfill(run.name)(**run.params)
     planner = planner_for(backfill, using)
-    options = RunOptions.build(backfill)
+    run_options = with_batch_options(RunOptions.build(backfill), options)
     who = f"{worker or 'worker'} pid {os.getpid()}"
     began = time.monotonic()
     try:
         with transaction.atomic(using=using):
             set_batch_timeouts(
-                using, options.lock_timeout, options.statement_timeout, options.synchronous_commit
+                using,
+                run_options.lock_timeout,
+                run_options.statement_timeout,
+                run_options.synchronous_commit,
             )
             batch = BackfillBatch.objects.using(using).select_for_update().get(pk=batch_id)
             if batch.token != token or batch.state != BatchState.PENDING:

@@ -7,10 +7,11 @@ import time
 from pathlib import Path
 from typing import Any
 
+from django.db import connections
 from django.db.models import F, QuerySet
 
 from headroom.backfill import Backfill, CsvBackfill, Param
-from tests.backfill.app.models import Coded, Counter, Entry, Price
+from tests.backfill.app.models import Coded, Counter, Entry, Observed, Price
 
 
 def _hold_if_asked(batch: QuerySet[Any]) -> None:
@@ -83,3 +84,24 @@ class ImportPrices(CsvBackfill):
         for row in rows:
             prices.filter(sku=row["sku"]).update(cents=int(row["cents"]))
         return len(rows)
+
+
+class RecordBatchSettings(Backfill):
+    """Writes into each row the lock_timeout, statement_timeout and synchronous_commit its
+    batch's transaction ran with (PostgreSQL), wherever the batch ran."""
+
+    queryset = Observed.objects.filter(synchronous_commit="")
+
+    def process(self, batch: QuerySet[Any]) -> int:
+        with connections[batch.db].cursor() as cursor:
+            cursor.execute(
+                "SELECT current_setting('lock_timeout'), current_setting('statement_timeout'), "
+                "current_setting('synchronous_commit')"
+            )
+            lock, statement, commit = cursor.fetchone()
+        return batch.update(
+            lock_timeout=lock,
+            statement_timeout=statement,
+            synchronous_commit=commit,
+            hits=F("hits") + 1,
+        )

@@ -32,3 +32,12 @@ class Entry(models.Model):
 class Price(models.Model):
     sku = models.CharField(max_length=20, unique=True)
     cents = models.IntegerField(null=True)
+
+
+class Observed(models.Model):
+    """What a batch's transaction ran with, as PostgreSQL showed it to ``process``."""
+
+    lock_timeout = models.CharField(max_length=20, blank=True)
+    statement_timeout = models.CharField(max_length=20, blank=True)
+    synchronous_commit = models.CharField(max_length=20, blank=True)
+    hits = models.IntegerField(default=0)

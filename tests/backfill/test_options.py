@@ -1,0 +1,201 @@
+"""A run's batch options (lock_timeout, statement_timeout, synchronous_commit) hold for every
+batch: given on the command line or to ``run_backfill``, inline and on Celery workers whose
+own settings say otherwise."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections import Counter
+from collections.abc import Iterator
+
+import pytest
+from django.db import connections
+from django.test import override_settings
+
+from headroom.backfill import control, run_backfill
+from headroom.backfill.models import BackfillBatch, BackfillRun
+from headroom.backfill.tasks import run_batch
+from headroom.backfill.worker import process_batch
+from headroom.cli import main
+from tests import services
+from tests.backfill.app.models import Observed
+from tests.backfill.processes import CommandRun, Worker, environment, wait_for
+
+pytestmark = pytest.mark.django_db(databases=["default", "postgres"], transaction=True)
+
+NAME = "backfilltests.RecordBatchSettings"
+BROKER = "redis://127.0.0.1:6379/0"
+
+
+def fill_observed(using: str, rows: int) -> list[int]:
+    Observed.objects.using(using).bulk_create(Observed() for _ in range(rows))
+    return sorted(Observed.objects.using(using).values_list("id", flat=True))
+
+
+def seen(using: str) -> dict[tuple[str, str, str, int], int]:
+    """{(lock_timeout, statement_timeout, synchronous_commit, hits): rows}."""
+    rows = Observed.objects.using(using).values_list(
+        "lock_timeout", "statement_timeout", "synchronous_commit", "hits"
+    )
+    return dict(Counter(rows))
+
+
+def headroom(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(["backfill", *argv], django_ready=True)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_time_limit_flags_hold_for_inline_batches(
+    postgres: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    fill_observed(postgres, 2000)
+    code, out, _ = headroom(
+        capsys,
+        *("run", NAME, "--database", postgres, "--batch-size", "500", "--max-batch-size", "500"),
+        *("--lock-timeout", "1.5", "--statement-timeout", "0"),
+    )
+    assert code == 0, out
+    assert seen(postgres) == {("1500ms", "0", "on", 1): 2000}
+
+
+@pytest.mark.parametrize("value", ["-1", "soon", "inf"])
+def test_a_time_limit_flag_takes_seconds(value: str, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as stopped:
+        main(["backfill", "run", NAME, "--lock-timeout", value], django_ready=True)
+    assert stopped.value.code == 2
+    assert "--lock-timeout" in capsys.readouterr().err
+
+
+def test_a_batch_task_applies_the_options_it_carries_else_the_workers_settings(
+    postgres: str,
+) -> None:
+    ids = fill_observed(postgres, 300)
+    run = BackfillRun.objects.using(postgres).create(name=NAME, executor="celery", state="running")
+
+    def batch(seq: int, low: int, high: int) -> BackfillBatch:
+        return BackfillBatch.objects.using(postgres).create(
+            run=run, seq=seq, start_key=[low], end_key=[high], size=high - low
+        )
+
+    old = batch(1, ids[0] - 1, ids[99])
+    full = batch(2, ids[99], ids[199])
+    partial = batch(3, ids[199], ids[-1])
+    with override_settings(
+        HEADROOM={"BACKFILL_LOCK_TIMEOUT": 0.25, "BACKFILL_SYNCHRONOUS_COMMIT": "local"}
+    ):
+        # A message of an older coordinator, with no options: this worker's settings hold.
+        assert "done: 100 rows" in process_batch(postgres, run.pk, old.pk, 1)
+        # The coordinator's options win, None (no limit) included ...
+        sent = {"lock_timeout": 2.0, "statement_timeout": None, "synchronous_commit": "off"}
+        assert "done: 100 rows" in process_batch(postgres, run.pk, full.pk, 1, options=sent)
+        # ... and the task passes them on; one it does not carry comes from the settings.
+        result = run_batch.apply(
+            args=(postgres, run.pk, partial.pk, 1), kwargs={"options": {"lock_timeout": 3.0}}
+        )
+        assert "done: 100 rows" in result.get()
+    assert seen(postgres) == {
+        ("250ms", "5s", "local", 1): 100,
+        ("2s", "0", "off", 1): 100,
+        ("3s", "5s", "local", 1): 100,
+    }
+
+
+@pytest.fixture
+def queue() -> str:
+    services.require("redis")
+    return f"headroom-options-{uuid.uuid4().hex[:8]}"
+
+
+@pytest.fixture
+def workers() -> Iterator[list[Worker]]:
+    started: list[Worker] = []
+    yield started
+    for worker in started:
+        worker.stop()
+
+
+def _env(queue: str) -> dict[str, str]:
+    """A worker (or command) whose settings leave the batch options at their defaults."""
+    return environment(
+        {
+            "BACKFILL_EXECUTOR": "celery",
+            "BACKFILL_CELERY_APP": "tests.backfill.celery_app.app",
+            "BACKFILL_CELERY_QUEUE": queue,
+            "BACKFILL_BATCH_SIZE": 1000,
+            "BACKFILL_MAX_BATCH_SIZE": 1000,
+        },
+        HEADROOM_TEST_BROKER=BROKER,
+        HEADROOM_TEST_CELERY_QUEUE=queue,
+    )
+
+
+def test_options_given_to_run_backfill_reach_the_celery_workers(
+    postgres: str, queue: str, workers: list[Worker]
+) -> None:
+    fill_observed(postgres, 3000)
+    workers.append(Worker(BROKER, queue, _env(queue)))
+
+    def give_up() -> None:  # bounds the test: a run that hangs is cancelled
+        control.cancel(NAME, postgres)
+        connections.close_all()
+
+    deadline = threading.Timer(60, give_up)
+    deadline.start()
+    try:
+        with override_settings(
+            HEADROOM={
+                "BACKFILL_CELERY_APP": "tests.backfill.celery_app.app",
+                "BACKFILL_CELERY_QUEUE": queue,
+            }
+        ):
+            run = run_backfill(
+                NAME,
+                database=postgres,
+                executor="celery",
+                lock_timeout=1.5,
+                statement_timeout=7,
+                synchronous_commit="off",
+                batch_size=1000,
+                max_batch_size=1000,
+            )
+    finally:
+        deadline.cancel()
+    assert (run.state, run.executor, run.rows_done) == ("succeeded", "celery", 3000)
+    # The worker's settings alone would have given ("500ms", "5s", "on").
+    assert seen(postgres) == {("1500ms", "7s", "off", 1): 3000}
+    batches = BackfillBatch.objects.using(postgres).filter(run=run)
+    assert {b.worker.split(" pid ")[0] for b in batches} == {workers[0].hostname}
+    assert batches.count() == 3
+
+
+def test_time_limit_flags_reach_the_workers_of_a_detached_run(
+    postgres: str, queue: str, workers: list[Worker]
+) -> None:
+    fill_observed(postgres, 3000)
+    env = _env(queue)
+    # Two pool processes: the coordinator holds one, the batches take the other.
+    workers.append(Worker(BROKER, queue, env, concurrency=2))
+    command = CommandRun(
+        [
+            *("run", NAME, "--database", postgres, "--detach"),
+            *("--lock-timeout", "2", "--statement-timeout", "0"),
+        ],
+        env,
+    )
+    try:
+        assert command.wait(60) == 0, command.output
+    finally:
+        command.stop()
+    wait_for(
+        lambda: not BackfillRun.objects.using(postgres).get().is_active,
+        timeout=60,
+        what="the detached run to end",
+    )
+    run = BackfillRun.objects.using(postgres).get()
+    assert (run.state, run.rows_done) == ("succeeded", 3000), run.as_dict()
+    # The worker's settings alone would have given ("500ms", "5s", "on").
+    assert seen(postgres) == {("2s", "0", "on", 1): 3000}
+    log = "".join(workers[0].lines)
+    assert "headroom.backfill.coordinate" in log and "headroom.backfill.run_batch" in log
