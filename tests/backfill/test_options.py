@@ -4,6 +4,8 @@ own settings say otherwise."""
 
 from __future__ import annotations
 
+import datetime
+import json
 import threading
 import uuid
 from collections import Counter
@@ -12,6 +14,7 @@ from collections.abc import Iterator
 import pytest
 from django.db import connections
 from django.test import override_settings
+from django.utils import timezone
 
 from headroom.backfill import control, run_backfill
 from headroom.backfill.models import BackfillBatch, BackfillRun
@@ -199,3 +202,52 @@ def test_time_limit_flags_reach_the_workers_of_a_detached_run(
     assert seen(postgres) == {("2s", "0", "on", 1): 3000}
     log = "".join(workers[0].lines)
     assert "headroom.backfill.coordinate" in log and "headroom.backfill.run_batch" in log
+
+
+def test_a_coordinator_the_watchdog_sends_goes_on_with_the_detached_runs_options(
+    postgres: str, queue: str, workers: list[Worker]
+) -> None:
+    import redis
+
+    fill_observed(postgres, 3000)
+    env = _env(queue)
+    # Detached while no worker listens; then its coordinator message is lost (the queue is
+    # dropped), as when a broker loses what it held.
+    command = CommandRun(
+        [
+            *("run", NAME, "--database", postgres, "--detach"),
+            *("--lock-timeout", "2", "--statement-timeout", "0"),
+        ],
+        env,
+    )
+    try:
+        assert command.wait(60) == 0, command.output
+    finally:
+        command.stop()
+    run = BackfillRun.objects.using(postgres).get()
+    assert (run.state, run.options) == ("enqueued", {"lock_timeout": 2.0, "statement_timeout": 0.0})
+    client = redis.Redis.from_url(BROKER)
+    assert client.delete(queue) == 1
+    # Long enough ago that the watchdog counts the coordinator lost.
+    BackfillRun.objects.using(postgres).filter(pk=run.pk).update(
+        updated_at=timezone.now() - datetime.timedelta(seconds=600)
+    )
+    sweep = CommandRun(["watchdog", "--database", postgres, "--json"], env)
+    try:
+        assert sweep.wait(60) == 0, sweep.output
+    finally:
+        sweep.stop()
+    found = json.loads(sweep.output)["findings"]
+    assert [(f["run_id"], f["action"], f["generation"]) for f in found] == [
+        (run.pk, "handed over", run.generation + 1)
+    ], sweep.output
+    workers.append(Worker(BROKER, queue, env, concurrency=2))
+    wait_for(
+        lambda: not BackfillRun.objects.using(postgres).get().is_active,
+        timeout=60,
+        what="the run the watchdog handed over to end",
+    )
+    run = BackfillRun.objects.using(postgres).get()
+    assert (run.state, run.rows_done) == ("succeeded", 3000), run.as_dict()
+    # Only the watchdog's coordinator ran the batches, with the options of the command line.
+    assert seen(postgres) == {("2s", "0", "on", 1): 3000}

@@ -10,9 +10,11 @@ import pytest
 from django.db import connections
 
 from headroom.backfill.keys import Range, planner_for
+from headroom.backfill.models import BackfillBatch, BackfillRun
 from headroom.backfill.options import RunOptions
 from headroom.backfill.runner import InlineRunner
 from headroom.backfill.tidy import Tidier
+from headroom.backfill.worker import process_batch
 from tests.backfill.app.backfills import FillValues
 from tests.backfill.conftest import fill_counters, hits
 
@@ -71,3 +73,37 @@ def test_tidying_is_postgresql_only() -> None:
     backfill.database = "default"
     tidier = Tidier(planner_for(backfill, "default"), "default", 5.0)
     assert tidier.off == "not PostgreSQL"
+
+
+@pytest.mark.django_db(databases=["default", "postgres"], transaction=True)
+@pytest.mark.parametrize("tidy", [True, False], ids=["tidy", "no-tidy"])
+def test_a_batch_task_tidies_when_its_options_say_so(postgres: str, tidy: bool) -> None:
+    fill_counters(postgres, 6000)
+    with connections[postgres].cursor() as cursor:
+        cursor.execute("VACUUM (ANALYZE) backfilltests_counter")
+    run = BackfillRun.objects.using(postgres).create(
+        name="backfilltests.FillValues", executor="celery", state="running"
+    )
+    batch = BackfillBatch.objects.using(postgres).create(
+        run=run, seq=1, start_key=[0], end_key=[5000], size=5000
+    )
+    outcome = process_batch(postgres, run.pk, batch.pk, 1, options={"tidy": tidy})
+    assert "done: 5000 rows" in outcome
+    records = sum(_reader_wal_records(postgres, key) for key in (10, 1000, 2000, 3000, 4000))
+    assert records == 0 if tidy else records >= 3
+
+
+@pytest.mark.django_db(databases=["default", "postgres"], transaction=True)
+def test_the_tidy_flag_of_the_command_line(
+    postgres: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from headroom.cli import main
+
+    fill_counters(postgres, 6000)
+    with connections[postgres].cursor() as cursor:
+        cursor.execute("VACUUM (ANALYZE) backfilltests_counter")
+    argv = ["backfill", "run", "backfilltests.FillValues", "--database", postgres, "--quiet"]
+    argv += ["--batch-size", "5000", "--max-batch-size", "5000", "--tidy"]
+    assert main(argv, django_ready=True) == 0, capsys.readouterr()
+    assert sum(_reader_wal_records(postgres, key) for key in (10, 1000, 2000, 3000, 4000)) == 0
+    assert hits(postgres) == {1: 6000}

@@ -144,6 +144,14 @@ class BackfillVerb(Verb):
             'limit; default HEADROOM["BACKFILL_STATEMENT_TIMEOUT"])',
         )
         run.add_argument(
+            "--tidy",
+            action=argparse.BooleanOptionalAction,
+            default=None,
+            help="PostgreSQL: after each batch, read its key range once so its old row "
+            "versions are pruned by the backfill, not by the site's next reads (default "
+            'HEADROOM["BACKFILL_TIDY"], off)',
+        )
+        run.add_argument(
             "--batches",
             type=int,
             dest="max_batches",
@@ -372,6 +380,7 @@ class BackfillVerb(Verb):
                 "max_in_flight",
                 "lock_timeout",
                 "statement_timeout",
+                "tidy",
                 "max_batches",
             )
         }
@@ -428,6 +437,7 @@ class BackfillVerb(Verb):
                 'HEADROOM["BACKFILL_EXECUTOR"] = "celery"'
             )
         from headroom.backfill.coordinator import send_coordinator
+        from headroom.backfill.models import BackfillRun
 
         using = backfill.database_alias()
         try:
@@ -435,7 +445,13 @@ class BackfillVerb(Verb):
         except control.RunError as exc:
             print(f"headroom backfill run: {exc}", file=sys.stderr)
             return EXIT_FAILED
-        sent = {k: v for k, v in overrides.items() if v is not None and k != "executor"}
+        sent = {
+            k: v
+            for k, v in overrides.items()
+            if v is not None and k not in ("executor", "take_over")
+        }
+        # Kept on the run: a coordinator the watchdog sends in place of a lost one uses them.
+        BackfillRun.objects.using(using).filter(pk=run.pk).update(options=sent)
         send_coordinator(using, run.pk, sent)
         if args.json:
             _print_json(run.as_dict())

@@ -39,6 +39,9 @@ class BackfillRun(models.Model):
 
     name = models.CharField(max_length=200, db_index=True, help_text="app_label.ClassName")
     params = models.JSONField(default=dict, blank=True, encoder=DjangoJSONEncoder)
+    #: Run options given to a detached run's coordinator (``--lock-timeout``, ...): a new
+    #: coordinator, sent when the first is lost, goes on with them.
+    options = models.JSONField(default=dict, blank=True, encoder=DjangoJSONEncoder)
     state = models.CharField(max_length=12, choices=State.choices, default=State.ENQUEUED)
     executor = models.CharField(max_length=10, default="inline")
     #: Bumped each time a runner takes the run over; writes carrying an older number fail.

@@ -145,7 +145,9 @@ def _finding(run: BackfillRun, using: str, action: str, detail: str) -> Finding:
 def _send(using: str, run_id: int) -> None:
     from headroom.backfill.coordinator import send_coordinator
 
-    send_coordinator(using, run_id, {})
+    # The options the lost coordinator was started with (``run --detach --lock-timeout``).
+    options = BackfillRun.objects.using(using).filter(pk=run_id).values_list("options", flat=True)
+    send_coordinator(using, run_id, dict(options.first() or {}))
 
 
 def _recover(run: BackfillRun, using: str) -> Finding | None:
