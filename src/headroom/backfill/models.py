@@ -41,7 +41,7 @@ class BackfillRun(models.Model):
     params = models.JSONField(default=dict, blank=True, encoder=DjangoJSONEncoder)
     #: Run options given to a detached run's coordinator (``--lock-timeout``, ...): a new
     #: coordinator, sent when the first is lost, goes on with them.
-    options = models.JSONField(default=dict, blank=True, encoder=DjangoJSONEncoder)
+    options = models.JSONField(default=dict, blank=True, null=True, encoder=DjangoJSONEncoder)
     state = models.CharField(max_length=12, choices=State.choices, default=State.ENQUEUED)
     executor = models.CharField(max_length=10, default="inline")
     #: Bumped each time a runner takes the run over; writes carrying an older number fail.

@@ -13,6 +13,6 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name="backfillrun",
             name="options",
-            field=models.JSONField(blank=True, default=dict, encoder=DjangoJSONEncoder),
+            field=models.JSONField(blank=True, default=dict, encoder=DjangoJSONEncoder, null=True),
         ),
     ]
