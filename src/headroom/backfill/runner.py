@@ -24,7 +24,7 @@ from headroom.backfill.models import BackfillFailure, BackfillRun, State
 from headroom.backfill.options import RunOptions
 from headroom.backfill.probe import LatencyPacer, LatencyProbe, default_probe
 from headroom.backfill.sizing import BatchSizer
-from headroom.backfill.tidy import Tidier
+from headroom.backfill.tidy import BackgroundTidier
 
 if TYPE_CHECKING:
     from headroom.backfill.base import Backfill
@@ -119,6 +119,7 @@ class InlineRunner:
         self.run: BackfillRun
         #: Take only this run (a detached coordinator's task); None: the backfill's own.
         self.run_id: int | None = None
+        self.tidier: BackgroundTidier | None = None
 
     # --- state on the run row ------------------------------------------------------------
 
@@ -200,6 +201,8 @@ class InlineRunner:
         finally:
             if self.probe is not None:
                 self.probe.stop()
+            if self.tidier is not None:
+                self.tidier.close()
 
     # --- pacing on the latency probe -----------------------------------------------------
 
@@ -265,9 +268,11 @@ class InlineRunner:
         attempts, failed_size = 0, 0
         next_health = 0.0
         batches_this_process = 0
-        tidier = None
+        tidier = self.tidier = None
         if options.tidy:
-            tidier = Tidier(self.planner, self.using, options.statement_timeout)
+            tidier = self.tidier = BackgroundTidier(
+                self.planner, self.using, options.statement_timeout
+            )
         state = self._state()
         while True:
             if state in (State.PAUSED, State.CANCELLING, State.CANCELLED):

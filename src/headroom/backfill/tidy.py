@@ -7,19 +7,20 @@ the hint bits of the versions it checks; a read that finds the old version throu
 marks that index entry dead. Without this module, that backend is the site's: right behind
 the backfill, its reads of the rows just changed do that work and write that WAL, and when
 the batches keep the WAL buffers full that WAL write waits its turn. Measured on a 2-core
-machine with batches of 100,000 rows and a pgbench client reading random rows, no other
-writer (docs/backfill.md, "Tidying after each batch"): the reader's p95 went to 1.9-2.1x its
-idle value without the tidy step and stayed at 0.94-1.05x with it, as during one set-based
-``UPDATE`` of the same rows (whose old versions cannot be pruned before its single commit).
-With a concurrent writer as well (benchmarks/backfill.py) the difference was lost in what the
-writes themselves cost, and the tidy reads took 5-15% of the throughput, so tidying is off
-unless ``BACKFILL_TIDY`` asks for it.
+machine (docs/backfill.md, "Tidying after each batch"): with a pgbench client reading random
+rows and no other writer, its p95 went to 1.9-2.3x its idle value behind the batches and
+stayed at 1.01-1.20x with tidying, as during one set-based ``UPDATE`` of the same rows (whose
+old versions cannot be pruned before its single commit). With benchmarks/backfill.py's
+Python client reading and writing beside the batches, tidying made that client's reads
+slower, not faster (1.9x against 1.5x), so it is off unless ``BACKFILL_TIDY`` asks for it.
 
-The tidy step is one read of the batch's key range in its own short transaction: a bitmap
-scan (index scans off, so that each heap page is visited once rather than once per row;
-sequential and parallel scans off) counting the rows. It holds no row lock. It is skipped,
-for the rest of the run, when the plan would not be a bitmap scan of an index on the key
-(then one read would mean a scan of the whole table), and on databases other than
+The tidy step is one read of the batch's key range in its own short transaction (inline, on
+a thread and connection of its own, overlapping the next batch; on Celery, by the worker
+after its batch commits): a bitmap scan (index scans off, so that each heap page is visited
+once rather than once per row; sequential and parallel scans off) counting the rows. It
+holds no row lock. It is skipped, for the rest of the run, when the plan would not be a
+bitmap scan of an index on the key (then one read would mean a scan of the whole table),
+and on databases other than
 PostgreSQL (MySQL's purge threads and SQLite's in-place updates leave nothing of the kind).
 A failing tidy step (its statement timed out, say) is reported and does not stop the run:
 the site's reads then do the pruning, as without it.
@@ -103,3 +104,56 @@ class Tidier:
         self.seconds += time.monotonic() - began
         self.batches += 1
         return None
+
+
+class BackgroundTidier:
+    """A :class:`Tidier` on a thread of its own (and so its own connection): the inline
+    runner hands it each committed batch's range and goes on with the next batch, so the
+    tidy reads overlap the batches instead of adding to the run's time. At most ``lag``
+    ranges wait; beyond that the runner waits for the thread (the tidying never falls far
+    behind the batches)."""
+
+    def __init__(
+        self, planner: Planner, using: str, statement_timeout: float | None, lag: int = 2
+    ) -> None:
+        import queue
+        import threading
+
+        self.tidier = Tidier(planner, using, statement_timeout)
+        self.off = self.tidier.off
+        self._ranges: queue.Queue[Range | None] = queue.Queue(maxsize=lag)
+        self._messages: list[str] = []
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+        if self.off is None:
+            self._thread = threading.Thread(target=self._work, name="headroom-tidy", daemon=True)
+            self._thread.start()
+
+    def _work(self) -> None:
+        try:
+            while True:
+                r = self._ranges.get()
+                if r is None:
+                    return
+                message = self.tidier.after_batch(r)
+                if message:
+                    with self._lock:
+                        self._messages.append(message)
+        finally:
+            connections[self.tidier.using].close()
+
+    def after_batch(self, r: Range) -> str | None:
+        """Queue ``r`` for tidying; return what the thread had to say since the last call."""
+        if self._thread is not None and self.tidier.off is None:
+            self._ranges.put(r)
+        with self._lock:
+            said, self._messages = self._messages, []
+        return "; ".join(said) or None
+
+    def close(self, timeout: float = 60.0) -> None:
+        """Tidy what is queued, then stop the thread."""
+        if self._thread is None:
+            return
+        self._ranges.put(None)
+        self._thread.join(timeout)
+        self._thread = None
