@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import pytest
 from django.db import connections
 
 from tests import services
+from tests.backfill.processes import Worker
 
 
 def fill_counters(using: str, rows: int, *, value: int | None = None) -> None:
@@ -48,3 +49,12 @@ def alias(request: pytest.FixtureRequest) -> str:
 
 
 Filler = Callable[..., None]
+
+
+@pytest.fixture
+def workers() -> Iterator[list[Worker]]:
+    """Celery workers a test starts; stopped after it."""
+    started: list[Worker] = []
+    yield started
+    for worker in started:
+        worker.stop()

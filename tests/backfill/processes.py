@@ -34,6 +34,25 @@ def environment(options: dict[str, Any] | None = None, **extra: str) -> dict[str
     return env
 
 
+def celery_environment(
+    broker: str, queue: str, options: dict[str, Any] | None = None, **extra: str
+) -> dict[str, str]:
+    """:func:`environment` of a worker or command of the Celery executor on ``queue``: the
+    test Celery app, 500-row batches one at a time, plus ``options``."""
+    settings: dict[str, Any] = {
+        "BACKFILL_EXECUTOR": "celery",
+        "BACKFILL_CELERY_APP": "tests.backfill.celery_app.app",
+        "BACKFILL_CELERY_QUEUE": queue,
+        "BACKFILL_BATCH_SIZE": 500,
+        "BACKFILL_MAX_BATCH_SIZE": 500,
+        "BACKFILL_MAX_IN_FLIGHT": 1,
+        **(options or {}),
+    }
+    return environment(
+        settings, HEADROOM_TEST_BROKER=broker, HEADROOM_TEST_CELERY_QUEUE=queue, **extra
+    )
+
+
 class CommandRun:
     """``python -m headroom backfill ...`` in a subprocess, its output kept line by line."""
 

@@ -4,7 +4,6 @@ even when a worker is killed in the middle of a batch."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -34,14 +33,6 @@ def broker(request: pytest.FixtureRequest, postgres: str) -> str:
 @pytest.fixture
 def queue() -> str:
     return f"headroom-backfill-{uuid.uuid4().hex[:8]}"
-
-
-@pytest.fixture
-def workers() -> Iterator[list[Worker]]:
-    started: list[Worker] = []
-    yield started
-    for worker in started:
-        worker.stop()
 
 
 def _env(broker: str, queue: str, tmp_path: Path, **options: object) -> dict[str, str]:

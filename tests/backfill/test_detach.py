@@ -14,7 +14,13 @@ import pytest
 from headroom.backfill.models import BackfillRun
 from tests import services
 from tests.backfill.conftest import fill_counters, hits
-from tests.backfill.processes import CommandRun, Worker, environment, wait_for
+from tests.backfill.processes import (
+    CommandRun,
+    Worker,
+    celery_environment,
+    environment,
+    wait_for,
+)
 
 pytestmark = [
     pytest.mark.services,
@@ -28,19 +34,7 @@ BROKER = "redis://127.0.0.1:6379/0"
 def worker(postgres: str, tmp_path: Path) -> Iterator[tuple[Worker, dict[str, str]]]:
     services.require("redis")
     queue = f"headroom-detach-{uuid.uuid4().hex[:8]}"
-    env = environment(
-        {
-            "BACKFILL_EXECUTOR": "celery",
-            "BACKFILL_CELERY_APP": "tests.backfill.celery_app.app",
-            "BACKFILL_CELERY_QUEUE": queue,
-            "BACKFILL_BATCH_SIZE": 500,
-            "BACKFILL_MAX_BATCH_SIZE": 500,
-            "BACKFILL_MAX_IN_FLIGHT": 1,
-        },
-        HEADROOM_TEST_BROKER=BROKER,
-        HEADROOM_TEST_CELERY_QUEUE=queue,
-        HEADROOM_TEST_BATCH_DELAY="0.05",
-    )
+    env = celery_environment(BROKER, queue, HEADROOM_TEST_BATCH_DELAY="0.05")
     # Two pool processes: the coordinator holds one for the whole run, batches take the other.
     started = Worker(BROKER, queue, env, concurrency=2)
     yield started, env

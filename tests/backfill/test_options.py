@@ -9,7 +9,6 @@ import json
 import threading
 import uuid
 from collections import Counter
-from collections.abc import Iterator
 
 import pytest
 from django.db import connections
@@ -23,7 +22,12 @@ from headroom.backfill.worker import process_batch
 from headroom.cli import main
 from tests import services
 from tests.backfill.app.models import Observed
-from tests.backfill.processes import CommandRun, Worker, environment, wait_for
+from tests.backfill.processes import (
+    CommandRun,
+    Worker,
+    celery_environment,
+    wait_for,
+)
 
 pytestmark = pytest.mark.django_db(databases=["default", "postgres"], transaction=True)
 
@@ -111,27 +115,28 @@ def queue() -> str:
     return f"headroom-options-{uuid.uuid4().hex[:8]}"
 
 
-@pytest.fixture
-def workers() -> Iterator[list[Worker]]:
-    started: list[Worker] = []
-    yield started
-    for worker in started:
-        worker.stop()
-
-
 def _env(queue: str) -> dict[str, str]:
     """A worker (or command) whose settings leave the batch options at their defaults."""
-    return environment(
-        {
-            "BACKFILL_EXECUTOR": "celery",
-            "BACKFILL_CELERY_APP": "tests.backfill.celery_app.app",
-            "BACKFILL_CELERY_QUEUE": queue,
-            "BACKFILL_BATCH_SIZE": 1000,
-            "BACKFILL_MAX_BATCH_SIZE": 1000,
-        },
-        HEADROOM_TEST_BROKER=BROKER,
-        HEADROOM_TEST_CELERY_QUEUE=queue,
+    return celery_environment(
+        BROKER,
+        queue,
+        {"BACKFILL_BATCH_SIZE": 1000, "BACKFILL_MAX_BATCH_SIZE": 1000, "BACKFILL_MAX_IN_FLIGHT": 4},
     )
+
+
+def _detach_with_time_limits(postgres: str, env: dict[str, str]) -> None:
+    """``headroom backfill run NAME --detach --lock-timeout 2 --statement-timeout 0``."""
+    command = CommandRun(
+        [
+            *("run", NAME, "--database", postgres, "--detach"),
+            *("--lock-timeout", "2", "--statement-timeout", "0"),
+        ],
+        env,
+    )
+    try:
+        assert command.wait(60) == 0, command.output
+    finally:
+        command.stop()
 
 
 def test_options_given_to_run_backfill_reach_the_celery_workers(
@@ -180,17 +185,7 @@ def test_time_limit_flags_reach_the_workers_of_a_detached_run(
     env = _env(queue)
     # Two pool processes: the coordinator holds one, the batches take the other.
     workers.append(Worker(BROKER, queue, env, concurrency=2))
-    command = CommandRun(
-        [
-            *("run", NAME, "--database", postgres, "--detach"),
-            *("--lock-timeout", "2", "--statement-timeout", "0"),
-        ],
-        env,
-    )
-    try:
-        assert command.wait(60) == 0, command.output
-    finally:
-        command.stop()
+    _detach_with_time_limits(postgres, env)
     wait_for(
         lambda: not BackfillRun.objects.using(postgres).get().is_active,
         timeout=60,
@@ -213,17 +208,7 @@ def test_a_coordinator_the_watchdog_sends_goes_on_with_the_detached_runs_options
     env = _env(queue)
     # Detached while no worker listens; then its coordinator message is lost (the queue is
     # dropped), as when a broker loses what it held.
-    command = CommandRun(
-        [
-            *("run", NAME, "--database", postgres, "--detach"),
-            *("--lock-timeout", "2", "--statement-timeout", "0"),
-        ],
-        env,
-    )
-    try:
-        assert command.wait(60) == 0, command.output
-    finally:
-        command.stop()
+    _detach_with_time_limits(postgres, env)
     run = BackfillRun.objects.using(postgres).get()
     assert (run.state, run.options) == ("enqueued", {"lock_timeout": 2.0, "statement_timeout": 0.0})
     client = redis.Redis.from_url(BROKER)

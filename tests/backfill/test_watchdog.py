@@ -19,7 +19,12 @@ from headroom.backfill.tasks import watchdog as watchdog_task
 from headroom.cli import main
 from tests import services
 from tests.backfill.conftest import fill_counters, hits
-from tests.backfill.processes import CommandRun, Worker, environment, wait_for
+from tests.backfill.processes import (
+    CommandRun,
+    Worker,
+    celery_environment,
+    wait_for,
+)
 
 pytestmark = pytest.mark.django_db(databases=["default", "postgres"], transaction=True)
 
@@ -215,18 +220,10 @@ def test_a_detached_run_whose_whole_worker_died_is_taken_over_by_the_watchdog(
 ) -> None:
     services.require("redis")
     queue = f"headroom-watchdog-{uuid.uuid4().hex[:8]}"
-    env = environment(
-        {
-            "BACKFILL_EXECUTOR": "celery",
-            "BACKFILL_CELERY_APP": "tests.backfill.celery_app.app",
-            "BACKFILL_CELERY_QUEUE": queue,
-            "BACKFILL_BATCH_SIZE": 500,
-            "BACKFILL_MAX_BATCH_SIZE": 500,
-            "BACKFILL_MAX_IN_FLIGHT": 1,
-            "BACKFILL_LEASE_SECONDS": LEASE,
-        },
-        HEADROOM_TEST_BROKER=BROKER,
-        HEADROOM_TEST_CELERY_QUEUE=queue,
+    env = celery_environment(
+        BROKER,
+        queue,
+        {"BACKFILL_LEASE_SECONDS": LEASE},
         HEADROOM_TEST_BATCH_DELAY="0.02",
         HEADROOM_TEST_HOLD_DIR=str(tmp_path),
     )
