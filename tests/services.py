@@ -10,6 +10,10 @@ from __future__ import annotations
 
 import os
 import socket
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
 
 import pytest
 
@@ -58,3 +62,31 @@ def require_browser() -> str:
     if services_required():
         pytest.fail(f"{reason}; HEADROOM_REQUIRE_SERVICES=1", pytrace=False)
     pytest.skip(reason)
+
+
+def pg_admin(dbname: str | None = None) -> Any:
+    """An autocommit psycopg connection to the test PostgreSQL server (database ``dbname``,
+    by default ``HEADROOM_TEST_PG_NAME`` or ``test``)."""
+    import psycopg
+
+    return psycopg.connect(
+        host=os.environ.get("HEADROOM_TEST_PG_HOST", "127.0.0.1"),
+        port=int(os.environ.get("HEADROOM_TEST_PG_PORT", "5432")),
+        user=os.environ.get("HEADROOM_TEST_PG_USER", "postgres"),
+        dbname=dbname or os.environ.get("HEADROOM_TEST_PG_NAME", "test"),
+        autocommit=True,
+    )
+
+
+@contextmanager
+def scratch_database(prefix: str) -> Iterator[str]:
+    """A new, empty PostgreSQL database named ``<prefix>_<random>``, dropped afterwards."""
+    require("postgresql")
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    with pg_admin() as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield name
+    finally:
+        with pg_admin() as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

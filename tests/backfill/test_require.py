@@ -5,37 +5,20 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import uuid
 from collections.abc import Iterator
 
-import psycopg
 import pytest
 
+from tests import services
 from tests.backfill.processes import ROOT
 
 pytestmark = pytest.mark.services
 
 
-def _admin(dbname: str = "test") -> psycopg.Connection[tuple[object, ...]]:
-    return psycopg.connect(
-        host=os.environ.get("HEADROOM_TEST_PG_HOST", "127.0.0.1"),
-        port=int(os.environ.get("HEADROOM_TEST_PG_PORT", "5432")),
-        user=os.environ.get("HEADROOM_TEST_PG_USER", "postgres"),
-        dbname=dbname,
-        autocommit=True,
-    )
-
-
 @pytest.fixture
 def database(postgres: str) -> Iterator[str]:
-    name = f"headroom_require_{uuid.uuid4().hex[:10]}"
-    with _admin() as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    try:
+    with services.scratch_database("headroom_require") as name:
         yield name
-    finally:
-        with _admin() as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def _run(database: str, *argv: str) -> subprocess.CompletedProcess[str]:
@@ -51,7 +34,7 @@ def _run(database: str, *argv: str) -> subprocess.CompletedProcess[str]:
 
 
 def _nullable(database: str) -> str:
-    with _admin(database) as conn:
+    with services.pg_admin(database) as conn:
         row = conn.execute(
             "SELECT is_nullable FROM information_schema.columns "
             "WHERE table_name = 'requireapp_order' AND column_name = 'total'"
@@ -62,7 +45,7 @@ def _nullable(database: str) -> str:
 
 def test_migrate_waits_for_the_backfill(database: str) -> None:
     assert _run(database, "django", "migrate", "requireapp", "0001").returncode == 0
-    with _admin(database) as conn:
+    with services.pg_admin(database) as conn:
         conn.execute(
             "INSERT INTO requireapp_order (quantity, unit_price, total) "
             "SELECT g % 7 + 1, 100 + g, NULL FROM generate_series(1, 5000) g"
@@ -83,7 +66,7 @@ def test_migrate_waits_for_the_backfill(database: str) -> None:
     assert "5,000/5,000 rows  100.0%" in done.stdout
 
     # A row written since by old code: the backfill's queryset matches again.
-    with _admin(database) as conn:
+    with services.pg_admin(database) as conn:
         conn.execute("INSERT INTO requireapp_order (quantity, unit_price) VALUES (2, 50)")
     again = _run(database, "django", "migrate")
     assert again.returncode == 1

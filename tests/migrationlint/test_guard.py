@@ -5,14 +5,13 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
-import psycopg
 import pytest
 
 from headroom.migrationlint.guard import PlanGuard
+from tests import services
 
 ROOT = Path(__file__).resolve().parents[2]
 MANAGE = (
@@ -22,26 +21,10 @@ MANAGE = (
 )
 
 
-def _admin() -> psycopg.Connection[tuple[object, ...]]:
-    return psycopg.connect(
-        host=os.environ.get("HEADROOM_TEST_PG_HOST", "127.0.0.1"),
-        port=int(os.environ.get("HEADROOM_TEST_PG_PORT", "5432")),
-        user=os.environ.get("HEADROOM_TEST_PG_USER", "postgres"),
-        dbname=os.environ.get("HEADROOM_TEST_PG_NAME", "test"),
-        autocommit=True,
-    )
-
-
 @pytest.fixture
 def guard_db(postgres: str) -> Iterator[str]:
-    name = f"headroom_guard_{uuid.uuid4().hex[:10]}"
-    with _admin() as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    try:
+    with services.scratch_database("headroom_guard") as name:
         yield name
-    finally:
-        with _admin() as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def manage(tmp_path: Path, db: str, *argv: str) -> subprocess.CompletedProcess[str]:
@@ -59,7 +42,7 @@ def manage(tmp_path: Path, db: str, *argv: str) -> subprocess.CompletedProcess[s
 
 
 def columns(db: str) -> set[str]:
-    with psycopg.connect(host="127.0.0.1", user="postgres", dbname=db) as conn:
+    with services.pg_admin(db) as conn:
         rows = conn.execute(
             "SELECT column_name FROM information_schema.columns WHERE table_name = 'guardapp_item'"
         ).fetchall()

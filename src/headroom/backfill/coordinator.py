@@ -28,7 +28,6 @@ from headroom.backfill import throttle
 from headroom.backfill.keys import Key, Range
 from headroom.backfill.models import BackfillBatch, BackfillFailure, BackfillRun, BatchState, State
 from headroom.backfill.runner import InlineRunner, LostRun, Progress, describe_range
-from headroom.backfill.sizing import BatchSizer
 from headroom.backfill.worker import batch_options
 from headroom.conf import conf
 
@@ -113,12 +112,7 @@ class CeleryCoordinator(InlineRunner):
 
     def _loop(self) -> BackfillRun:
         run, options = self.run, self.options
-        sizer = BatchSizer(
-            target=options.target_batch_seconds,
-            size=run.batch_size or options.batch_size,
-            low=options.min_batch_size,
-            high=options.max_batch_size,
-        )
+        sizer = self._sizer()
         progress = Progress()
         seq = int(self._batches().aggregate(top=Max("seq"))["top"] or 0)
         # Taking over: whatever was sent before may be lost; send it again.

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from django.db import connections
+
+if TYPE_CHECKING:
+    from headroom.backfill.options import RunOptions
 
 #: SQLSTATEs of a PostgreSQL batch that ran out of time: lock_timeout, statement_timeout.
 LOCK_NOT_AVAILABLE = "55P03"
@@ -31,6 +36,14 @@ def set_batch_timeouts(
         params.append(synchronous_commit)
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
+
+
+def limit_batch(using: str, options: RunOptions) -> None:
+    """:func:`set_batch_timeouts` with a run's options: call it first in a batch's
+    transaction."""
+    set_batch_timeouts(
+        using, options.lock_timeout, options.statement_timeout, options.synchronous_commit
+    )
 
 
 def _ms(seconds: float | None) -> str:

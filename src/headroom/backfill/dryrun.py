@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.db import transaction
 
-from headroom.backfill.database import set_batch_timeouts
+from headroom.backfill.database import limit_batch
 from headroom.backfill.keys import CsvPlanner, Key, planner_for
 from headroom.backfill.options import RunOptions
 from headroom.backfill.runner import execute_batch
@@ -99,12 +99,7 @@ def dry_run(backfill: Backfill, options: RunOptions, samples: int = 3) -> DryRun
                 break
             began = time.monotonic()
             with transaction.atomic(using=using):
-                set_batch_timeouts(
-                    using,
-                    options.lock_timeout,
-                    options.statement_timeout,
-                    options.synchronous_commit,
-                )
+                limit_batch(using, options)
                 rows = execute_batch(backfill, planner, r)
             seconds = time.monotonic() - began
             sizer.observe(r.size, seconds)

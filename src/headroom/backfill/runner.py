@@ -18,7 +18,7 @@ from django.db import connections, transaction
 from django.utils import timezone
 
 from headroom.backfill import control, throttle
-from headroom.backfill.database import set_batch_timeouts, timeout_kind
+from headroom.backfill.database import limit_batch, timeout_kind
 from headroom.backfill.keys import CsvPlanner, IntegerRangePlanner, Key, Planner, Range, planner_for
 from headroom.backfill.models import BackfillFailure, BackfillRun, State
 from headroom.backfill.options import RunOptions
@@ -253,14 +253,19 @@ class InlineRunner:
             self.reporter.event(self.pacer.describe())
         return after
 
-    def _loop(self) -> BackfillRun:
-        run, options = self.run, self.options
-        sizer = BatchSizer(
+    def _sizer(self) -> BatchSizer:
+        """The batch sizer, starting from the run's last size (or the first batch's)."""
+        options = self.options
+        return BatchSizer(
             target=options.target_batch_seconds,
-            size=run.batch_size or options.batch_size,
+            size=self.run.batch_size or options.batch_size,
             low=options.min_batch_size,
             high=options.max_batch_size,
         )
+
+    def _loop(self) -> BackfillRun:
+        run, options = self.run, self.options
+        sizer = self._sizer()
         progress = Progress()
         cursor: Key | None = run.cursor
         rows_done, batches_done, busy = run.rows_done, run.batches_done, run.seconds_busy
@@ -301,12 +306,7 @@ class InlineRunner:
             began = time.monotonic()
             try:
                 with transaction.atomic(using=self.using):
-                    set_batch_timeouts(
-                        self.using,
-                        options.lock_timeout,
-                        options.statement_timeout,
-                        options.synchronous_commit,
-                    )
+                    limit_batch(self.using, options)
                     rows = execute_batch(self.backfill, self.planner, r)
                     seconds = time.monotonic() - began
                     share = (
@@ -525,12 +525,7 @@ def retry_failed(
         r = Range(failure.start_key, failure.end_key, 0)
         try:
             with transaction.atomic(using=using):
-                set_batch_timeouts(
-                    using,
-                    options.lock_timeout,
-                    options.statement_timeout,
-                    options.synchronous_commit,
-                )
+                limit_batch(using, options)
                 rows = execute_batch(backfill, planner, r)
                 failure.resolved = True
                 failure.save(using=using, update_fields=["resolved"])

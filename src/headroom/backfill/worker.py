@@ -10,7 +10,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from headroom.backfill.database import set_batch_timeouts, timeout_kind
+from headroom.backfill.database import limit_batch, timeout_kind
 from headroom.backfill.keys import IntegerRangePlanner, Range, planner_for
 from headroom.backfill.models import BackfillBatch, BackfillRun, BatchState, State
 from headroom.backfill.options import RunOptions
@@ -70,12 +70,7 @@ def process_batch(
     began = time.monotonic()
     try:
         with transaction.atomic(using=using):
-            set_batch_timeouts(
-                using,
-                run_options.lock_timeout,
-                run_options.statement_timeout,
-                run_options.synchronous_commit,
-            )
+            limit_batch(using, run_options)
             batch = BackfillBatch.objects.using(using).select_for_update().get(pk=batch_id)
             if batch.token != token or batch.state != BatchState.PENDING:
                 return f"skipped batch {batch_id}: {batch.state}, token {batch.token} not {token}"
