@@ -173,6 +173,10 @@ class HeadroomSettings:
     BACKFILL_TIDY: bool = False
     #: Celery executor: batch tasks queued or running at once, for the whole run.
     BACKFILL_MAX_IN_FLIGHT: int = 4
+    #: Celery executor, PostgreSQL: batches of one run that write at once (each takes one of
+    #: this many advisory-lock slots of the run before it locks a row); the other tasks in
+    #: flight wait on a worker and start the moment a slot is free.
+    BACKFILL_CONCURRENT_BATCHES: int = 1
     #: Seconds without a heartbeat after which a run's process, or a batch task nobody holds,
     #: counts as lost and is taken over.
     BACKFILL_LEASE_SECONDS: float = 60.0
@@ -307,6 +311,7 @@ _POSITIVE = (
     "BACKFILL_MAX_BATCH_SIZE",
     "BACKFILL_THROTTLE_CHECK_SECONDS",
     "BACKFILL_MAX_IN_FLIGHT",
+    "BACKFILL_CONCURRENT_BATCHES",
     "BACKFILL_LEASE_SECONDS",
     "BACKFILL_DRY_RUN_BATCHES",
     "WEB_SERVERS",

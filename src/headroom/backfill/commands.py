@@ -58,6 +58,17 @@ def _seconds(text: str) -> float:
     return value
 
 
+def _positive_int(text: str) -> int:
+    """A count from the command line: 1 or more."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be 1 or more, got {text}")
+    return value
+
+
 def _print_json(data: Any) -> None:
     print(json.dumps(data, indent=2, default=str))
 
@@ -129,6 +140,13 @@ class BackfillVerb(Verb):
         run.add_argument("--max-batch-size", type=int, help="largest batch")
         run.add_argument("--max-rows-per-second", type=float, help="global rate cap")
         run.add_argument("--max-in-flight", type=int, help="Celery: batch tasks at once")
+        run.add_argument(
+            "--concurrent-batches",
+            type=_positive_int,
+            metavar="N",
+            help="Celery, PostgreSQL: batches of the run that write at once (default "
+            'HEADROOM["BACKFILL_CONCURRENT_BATCHES"], 1)',
+        )
         run.add_argument(
             "--lock-timeout",
             type=_seconds,
@@ -378,6 +396,7 @@ class BackfillVerb(Verb):
                 "max_batch_size",
                 "max_rows_per_second",
                 "max_in_flight",
+                "concurrent_batches",
                 "lock_timeout",
                 "statement_timeout",
                 "tidy",

@@ -275,7 +275,10 @@ class CeleryCoordinator(InlineRunner):
                 sent_rows += batch.size
                 in_flight += 1
 
-            # Batches sent long ago and held by no task: their message was lost.
+            # Batches sent long ago and held by no task: their message was lost. A task that
+            # waits for its run's write slot (concurrent_batches) does not hold its batch's
+            # row yet, but it waits behind fewer than max_in_flight batches, well within the
+            # lease (see process_batch); a batch sent again is never run twice (its token).
             stale = timezone.now() - datetime.timedelta(seconds=options.lease_seconds)
             lost = self._unlocked(
                 self._batches().filter(state=BatchState.PENDING, enqueued_at__lt=stale)

@@ -1,4 +1,5 @@
-"""What a batch asks of the database: time limits, and telling a time-out from a bug."""
+"""What a batch asks of the database: a write slot of its run, time limits, and telling a
+time-out from a bug."""
 
 from __future__ import annotations
 
@@ -38,9 +39,62 @@ def set_batch_timeouts(
         cursor.execute(sql, params)
 
 
+#: The first key of the advisory locks of :func:`take_slot` (``pg_advisory_xact_lock(int4,
+#: int4)``): "HRBF", headroom backfill. The two-int4 key space does not overlap the bigint one.
+SLOT_LOCK_CLASS = 0x48524246
+#: A run's slots are keys ``(run_id % RUN_KEYS) * SLOTS_PER_RUN + slot``: every key fits an
+#: int4, and two runs share keys only when their ids differ by a multiple of RUN_KEYS (they
+#: would then write one batch at a time between them, never more than asked).
+SLOTS_PER_RUN = 65536
+RUN_KEYS = 32768
+
+
+def slot_key(run_id: int, slot: int) -> int:
+    """The second advisory-lock key of slot ``slot`` of run ``run_id``."""
+    return (run_id % RUN_KEYS) * SLOTS_PER_RUN + slot % SLOTS_PER_RUN
+
+
+def take_slot(using: str, run_id: int, batch_id: int, slots: int) -> int | None:
+    """Take one of the ``slots`` write slots of run ``run_id`` (PostgreSQL only), waiting as
+    long as it takes; return its number, or None on other databases.
+
+    Call it first in the batch's transaction: the slot is a transaction-level advisory lock,
+    released when the transaction commits or rolls back (a killed worker's connection drops
+    and frees it). It takes no row lock and assigns no transaction id, so a batch waiting here
+    holds nothing the site or other batches wait on (only its waiting statement's snapshot, as
+    any running statement has one). The wait runs with no lock_timeout and no
+    statement_timeout (both ``SET LOCAL``); :func:`limit_batch`, called right after, sets the
+    batch's own. With more than one slot, each is tried without waiting first; when all are
+    taken the batch waits for slot ``batch_id % slots``.
+    """
+    connection = connections[using]
+    if connection.vendor != "postgresql":
+        return None
+    slots = max(1, min(int(slots), SLOTS_PER_RUN))
+    with connection.cursor() as cursor:
+        if slots > 1:
+            for slot in range(slots):
+                cursor.execute(
+                    "SELECT pg_try_advisory_xact_lock(%s, %s)",
+                    [SLOT_LOCK_CLASS, slot_key(run_id, slot)],
+                )
+                row = cursor.fetchone()
+                if row and row[0]:
+                    return slot
+        slot = batch_id % slots
+        cursor.execute(
+            "SELECT set_config('lock_timeout', '0', true), "
+            "set_config('statement_timeout', '0', true)"
+        )
+        cursor.execute(
+            "SELECT pg_advisory_xact_lock(%s, %s)", [SLOT_LOCK_CLASS, slot_key(run_id, slot)]
+        )
+    return slot
+
+
 def limit_batch(using: str, options: RunOptions) -> None:
     """:func:`set_batch_timeouts` with a run's options: call it first in a batch's
-    transaction."""
+    transaction (on a Celery worker, right after :func:`take_slot`)."""
     set_batch_timeouts(
         using, options.lock_timeout, options.statement_timeout, options.synchronous_commit
     )

@@ -34,6 +34,7 @@ class RunOptions:
     synchronous_commit: str | None
     tidy: bool
     max_in_flight: int
+    concurrent_batches: int
     lease_seconds: float
     dry_run_batches: int
     take_over: bool = False

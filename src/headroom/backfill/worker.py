@@ -10,7 +10,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from headroom.backfill.database import limit_batch, timeout_kind
+from headroom.backfill.database import limit_batch, take_slot, timeout_kind
 from headroom.backfill.keys import IntegerRangePlanner, Range, planner_for
 from headroom.backfill.models import BackfillBatch, BackfillRun, BatchState, State
 from headroom.backfill.options import RunOptions
@@ -18,10 +18,17 @@ from headroom.backfill.registry import get_backfill
 from headroom.backfill.runner import execute_batch
 from headroom.backfill.tidy import Tidier
 
-#: The options a batch applies itself (its transaction's time limits and commit mode): with
-#: the Celery executor the coordinator sends them with each batch task, so that a worker runs
-#: the batch with the run's values rather than with its own settings.
-BATCH_OPTIONS = ("lock_timeout", "statement_timeout", "synchronous_commit", "tidy")
+#: The options a batch applies itself (its transaction's time limits and commit mode, tidying,
+#: and how many batches of the run may write at once): with the Celery executor the
+#: coordinator sends them with each batch task, so that a worker runs the batch with the run's
+#: values rather than with its own settings.
+BATCH_OPTIONS = (
+    "lock_timeout",
+    "statement_timeout",
+    "synchronous_commit",
+    "tidy",
+    "concurrent_batches",
+)
 
 
 def batch_options(options: RunOptions) -> dict[str, Any]:
@@ -49,9 +56,15 @@ def process_batch(
     """Run batch ``batch_id`` of run ``run_id`` if it is still pending with ``token``.
 
     ``options`` are the run's batch options as the coordinator sent them (lock_timeout,
-    statement_timeout, synchronous_commit, tidy): they win over this worker's settings, so that a
-    value given on the coordinator's command line or to ``run_backfill`` holds for every
-    batch. A task sent without them uses the settings.
+    statement_timeout, synchronous_commit, tidy, concurrent_batches): they win over this
+    worker's settings, so that a value given on the coordinator's command line or to
+    ``run_backfill`` holds for every batch. A task sent without them uses the settings.
+
+    On PostgreSQL the batch first waits for one of the run's ``concurrent_batches`` write
+    slots (:func:`~headroom.backfill.database.take_slot`), then sets its time limits, locks
+    its row and runs; the slot is freed when its transaction ends. The batch's ``seconds``
+    count from the moment it has its slot: the coordinator sizes batches on them, and the
+    wait says nothing about how long the batch's rows take.
     """
     run = BackfillRun.objects.using(using).get(pk=run_id)
     if run.state in (State.CANCELLING, State.CANCELLED, State.FAILED, State.SUCCEEDED):
@@ -68,8 +81,20 @@ def process_batch(
     run_options = with_batch_options(RunOptions.build(backfill), options)
     who = f"{worker or 'worker'} pid {os.getpid()}"
     began = time.monotonic()
+    waited = 0.0
     try:
         with transaction.atomic(using=using):
+            # Before any row lock, transaction id or lock_timeout (which would cut the wait).
+            # While it waits, the batch's row is not locked yet: the coordinator's check for
+            # lost tasks (a pending batch sent lease_seconds ago that no task holds) would
+            # take it for lost once sent that long ago. Its wait is bounded by the batches
+            # ahead of it, fewer than max_in_flight (4) of about target_batch_seconds (0.5 s)
+            # each, far within the lease (60 s), so it is not sent again. If it ever were,
+            # the copy carries a new token and this task, once it has the slot, finds the
+            # token changed and does nothing: the batch runs once.
+            slot = take_slot(using, run_id, batch_id, run_options.concurrent_batches)
+            waited = time.monotonic() - began
+            began += waited
             limit_batch(using, run_options)
             batch = BackfillBatch.objects.using(using).select_for_update().get(pk=batch_id)
             if batch.token != token or batch.state != BatchState.PENDING:
@@ -98,6 +123,8 @@ def process_batch(
             )
         return f"batch {batch_id} failed: {kind}"
     done = f"batch {batch_id} done: {rows} rows in {batch.seconds:.3f} s"
+    if slot is not None:
+        done += f" (slot {slot}, after waiting {waited:.3f} s for it)"
     if run_options.tidy:
         # After the commit, like the inline runner (headroom.backfill.tidy).
         tidier = Tidier(planner, using, run_options.statement_timeout)

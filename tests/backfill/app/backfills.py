@@ -11,7 +11,7 @@ from django.db import connections
 from django.db.models import F, QuerySet
 
 from headroom.backfill import Backfill, CsvBackfill, Param
-from tests.backfill.app.models import Coded, Counter, Entry, Observed, Price
+from tests.backfill.app.models import Coded, Counter, Entry, Observed, Price, WriteWindow
 
 
 def _hold_if_asked(batch: QuerySet[Any]) -> None:
@@ -41,6 +41,28 @@ class CountEveryRow(Backfill):
         delay = float(os.environ.get("HEADROOM_TEST_BATCH_DELAY", "0"))
         if delay:
             time.sleep(delay)
+        return changed
+
+
+class MarkWriteWindows(Backfill):
+    """Adds one to every row's hits, holds its writes for ``pause`` seconds (``pg_sleep``,
+    in the database) and records its write window (a ``WriteWindow``): batches that wrote at
+    the same time have overlapping windows."""
+
+    queryset = Counter.objects.all()
+    pause = Param(float, default=0.0, help="seconds each batch holds its writes")
+
+    def process(self, batch: QuerySet[Any]) -> int:
+        with connections[batch.db].cursor() as cursor:
+            cursor.execute("SELECT clock_timestamp()")
+            (started,) = cursor.fetchone()
+            changed = batch.update(hits=F("hits") + 1)
+            cursor.execute("SELECT pg_sleep(%s)", [self.pause])
+            cursor.execute(
+                f"INSERT INTO {WriteWindow._meta.db_table} (backend, started, ended) "
+                "VALUES (pg_backend_pid(), %s, clock_timestamp())",
+                [started],
+            )
         return changed
 
 

@@ -41,3 +41,12 @@ class Observed(models.Model):
     statement_timeout = models.CharField(max_length=20, blank=True)
     synchronous_commit = models.CharField(max_length=20, blank=True)
     hits = models.IntegerField(default=0)
+
+
+class WriteWindow(models.Model):
+    """When one batch of ``MarkWriteWindows`` wrote, by the database's clock, and in which
+    backend: written in the batch's own transaction, so only committed batches have one."""
+
+    backend = models.IntegerField()
+    started = models.DateTimeField()
+    ended = models.DateTimeField()
