@@ -1,6 +1,7 @@
-"""Backfill 1,000,000 rows on PostgreSQL four ways, with a concurrent client measuring itself.
+"""Backfill 1,000,000 rows on PostgreSQL four ways, with concurrent clients measuring themselves.
 
     python benchmarks/backfill.py [--rows 1000000] [--naive-rows 100000] [--idle 4]
+                                  [--server machine|tuned|both] [--phases ...] [--repeat 3]
 
 Anchor: one set-based ``UPDATE`` of the whole table (fast, but it holds every row lock for
 its whole duration and writes the table's WAL in one transaction). Against it, in the same
@@ -9,15 +10,21 @@ first ``--naive-rows`` rows), ``headroom.backfill`` inline, and ``headroom.backf
 Celery with two workers (Redis broker).
 
 Before each phase the table is rebuilt (1,000,000 rows with ``total`` NULL, then VACUUM
-ANALYZE and CHECKPOINT), and a client process that reads one row by primary key and updates
-another (``note``) in a loop measures its p95 latency idle for ``--idle`` seconds, then
-during the phase. A sampler reads ``pg_stat_activity`` every 10 ms and records how long
+ANALYZE and CHECKPOINT). Clients measure their p95 latency idle for ``--idle`` seconds, then
+during the phase: pgbench reading one row by primary key 300 times a second (the reader the
+targets are judged on), a Python process doing the same in a loop, and a Python writer
+updating random rows (``note``). A control phase (``hog``) spins one process on one core for
+as long as the UPDATE took, with no database work: what a busy core alone costs the readers.
+A sampler reads ``pg_stat_activity`` every 10 ms and records how long
 each transaction of the phase holding row locks (one with an xid) had been open: the
 longest lock held. Each phase runs ``--repeat`` times (3) in rounds; the figures printed
 are medians over the rounds, each ratio taken against the same round's single UPDATE.
 
+``--server both`` (the default) runs everything on the machine's PostgreSQL as it is, then
+on a private cluster configured as ``headroom dbconfig`` advises (benchmarks/pgserver.py).
+
 Prints, per phase: rows/s and the ratio to the single UPDATE, the longest lock held, the
-reader's and writer's p95 during the phase and the ratio to their idle p95. The last line is
+readers' and writer's p95 during the phase and the ratio to their idle p95. The last line is
 the backfill's throughput ratio to the single UPDATE, inline and on Celery.
 """
 
@@ -40,8 +47,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "src")]
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "benchmarks.backfill_site.settings")
-QUEUE = f"headroom-bench-{uuid.uuid4().hex[:8]}"
-os.environ.setdefault("HEADROOM_BENCH_QUEUE", QUEUE)
+QUEUE = os.environ.setdefault("HEADROOM_BENCH_QUEUE", f"headroom-bench-{uuid.uuid4().hex[:8]}")
 DB = os.environ.setdefault("HEADROOM_BENCH_DB", "headroom_bench_backfill")
 TABLE = "backfill_site_order"
 
@@ -59,7 +65,7 @@ def pg(dbname: str = DB, autocommit: bool = True) -> Any:
 
 
 def create_database() -> None:
-    with pg("test") as conn:
+    with pg("postgres") as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{DB}" WITH (FORCE)')
         conn.execute(f'CREATE DATABASE "{DB}"')
     import django
@@ -212,6 +218,86 @@ class Client:
         self.process.join(30)
         self.reader.join(30)
         return data
+
+
+READ_SCRIPT = "\\set id random(1, {rows})\nSELECT * FROM {table} WHERE id = :id;\n"
+
+
+def pgbench(
+    script: Path, rate: int, seconds: int, log_prefix: Path | None
+) -> subprocess.Popen[str]:
+    """One pgbench client running ``script`` ``rate`` times a second on a fixed schedule
+    (prepared statements), logging each transaction under ``log_prefix`` when given."""
+    command = [
+        "pgbench",
+        *("-h", os.environ.get("HEADROOM_TEST_PG_HOST", "127.0.0.1")),
+        *("-p", os.environ.get("HEADROOM_TEST_PG_PORT", "5432")),
+        *("-U", os.environ.get("HEADROOM_TEST_PG_USER", "postgres")),
+        *("-n", "-c", "1", "-M", "prepared", "-T", str(seconds), "-R", str(rate)),
+        *("-f", str(script)),
+    ]
+    if log_prefix is not None:
+        command += ["-l", f"--log-prefix={log_prefix.name}"]
+    command.append(DB)
+    return subprocess.Popen(
+        command,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        cwd=log_prefix.parent if log_prefix else None,
+    )
+
+
+def pgbench_latencies(folder: Path, prefix: str, start: float, end: float) -> list[float]:
+    """Latencies (seconds) of the logged transactions that began in [start, end) (epoch
+    seconds), each without its schedule lag: what is left is the statement's round trip."""
+    out: list[float] = []
+    for log in folder.glob(f"{prefix}*"):
+        for line in log.read_text().splitlines():
+            parts = line.split()
+            if len(parts) < 7:
+                continue  # the last line of a client stopped mid-write
+            total_us, lag_us = int(parts[2]), int(parts[6])
+            finished = int(parts[4]) + int(parts[5]) / 1e6
+            began = finished - total_us / 1e6
+            if start <= began < end:
+                out.append((total_us - lag_us) / 1e6)
+    return out
+
+
+class Reads:
+    """The reader the targets are judged on: pgbench (C, libpq, a prepared primary-key read)
+    at ``rate`` reads a second on a fixed schedule, each latency logged without its schedule
+    lag. Its client spends a few microseconds per read, so its latency is the database's
+    answer and the round trip; the Python reader's (``Client``) also holds the time its own
+    interpreter needs, which slows down whenever the other core is busy with anything, even a
+    loop that never touches the database (the ``hog`` phase shows it)."""
+
+    def __init__(self, rows: int, rate: int = 300) -> None:
+        import tempfile
+
+        self.folder = Path(tempfile.mkdtemp(prefix="headroom-reads-"))
+        script = self.folder / "read.sql"
+        script.write_text(READ_SCRIPT.format(rows=rows, table=TABLE))
+        self.process = pgbench(script, rate, 3600, self.folder / "reads")
+
+    def finish(self) -> None:
+        # pgbench buffers its log: the lines of the phase reach the file as later reads
+        # fill the buffer, so stop it a moment after the phase.
+        time.sleep(0.5)
+        self.process.terminate()
+        self.process.wait(30)
+
+    def latencies(self, start: float, end: float) -> list[float]:
+        return pgbench_latencies(self.folder, "reads", start, end)
+
+    def close(self) -> None:
+        import shutil
+
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(30)
+        shutil.rmtree(self.folder, ignore_errors=True)
 
 
 # --- what the machine and the server did during a window ----------------------------------
@@ -443,12 +529,15 @@ def run_phase(key: str, args: argparse.Namespace, anchor_seconds: float | None) 
     rebuild(args.rows)
     workers: list[subprocess.Popen[str]] = []
     known: dict[str, int | None] = {"runner (benchmark process)": os.getpid()}
+    reads = Reads(args.rows)
+    epoch = time.time() - time.monotonic()  # monotonic + epoch: pgbench's log clock
     try:
+        known["pgbench reader"] = reads.process.pid
         if key.startswith("celery"):
             workers = start_workers(2)
         load = Client(args.rows)
         known.update(load.pids)
-        time.sleep(0.5)
+        time.sleep(1.0)
         idle_start = time.monotonic()
         cpu_idle = cpu_snapshot(known)
         time.sleep(args.idle)
@@ -478,18 +567,26 @@ def run_phase(key: str, args: argparse.Namespace, anchor_seconds: float | None) 
         cpu_after = cpu_snapshot(known)
         after = server_counters()
         data = load.finish()
+        reads.finish()
+        read_idle = reads.latencies(idle_start + epoch, start + epoch)
+        read_during = reads.latencies(start + epoch, end + epoch)
     finally:
         stop_workers(workers)
+        reads.close()
     locks = [s for t, s in data["locks"] if start <= t <= end + 0.05]
     r = {
         "rows": rows,
         "seconds": seconds,
         "rows_per_second": rows / seconds,
         "longest_lock_seconds": max(locks, default=0.0),
-        "read_samples_idle": len(window(data, "read", idle_start, start)),
-        "read_samples": len(window(data, "read", start, end)),
-        "read_p95_idle_ms": 1000 * p95(window(data, "read", idle_start, start)),
-        "read_p95_ms": 1000 * p95(window(data, "read", start, end)),
+        "read_samples_idle": len(read_idle),
+        "read_samples": len(read_during),
+        "read_p95_idle_ms": 1000 * p95(read_idle),
+        "read_p95_ms": 1000 * p95(read_during),
+        "py_read_samples_idle": len(window(data, "read", idle_start, start)),
+        "py_read_samples": len(window(data, "read", start, end)),
+        "py_read_p95_idle_ms": 1000 * p95(window(data, "read", idle_start, start)),
+        "py_read_p95_ms": 1000 * p95(window(data, "read", start, end)),
         "read_server_p95_idle_ms": 1000 * p95(window(data, "read server", idle_start, start)),
         "read_server_p95_ms": 1000 * p95(window(data, "read server", start, end)),
         "write_p95_idle_ms": 1000 * p95(window(data, "write", idle_start, start)),
@@ -504,6 +601,7 @@ def run_phase(key: str, args: argparse.Namespace, anchor_seconds: float | None) 
         **extra,
     }
     r["read_p95_ratio"] = r["read_p95_ms"] / r["read_p95_idle_ms"]
+    r["py_read_p95_ratio"] = r["py_read_p95_ms"] / r["py_read_p95_idle_ms"]
     r["write_p95_ratio"] = r["write_p95_ms"] / r["write_p95_idle_ms"]
     return r
 
@@ -518,10 +616,12 @@ def spread(values: list[float], fmt: str) -> str:
 
 def print_diagnosis(phase: str, r: dict[str, Any]) -> None:
     print(
-        f"  {phase}: {r['read_samples_idle']:,} reads idle, {r['read_samples']:,} during; "
-        f"server-side p95 of a read {1000 * r['read_server_p95_idle_ms']:.0f}->"
-        f"{1000 * r['read_server_p95_ms']:.0f} us, client-side "
-        f"{1000 * r['read_p95_idle_ms']:.0f}->{1000 * r['read_p95_ms']:.0f} us"
+        f"  {phase}: pgbench reader {r['read_samples_idle']:,} reads idle, "
+        f"{r['read_samples']:,} during, p95 {1000 * r['read_p95_idle_ms']:.0f}->"
+        f"{1000 * r['read_p95_ms']:.0f} us; Python reader {r['py_read_samples_idle']:,} idle, "
+        f"{r['py_read_samples']:,} during, p95 {1000 * r['py_read_p95_idle_ms']:.0f}->"
+        f"{1000 * r['py_read_p95_ms']:.0f} us, of which the server's "
+        f"{1000 * r['read_server_p95_idle_ms']:.0f}->{1000 * r['read_server_p95_ms']:.0f} us"
     )
     for label, profile in (
         ("reader idle", r["reader_waits_idle"]),
@@ -556,7 +656,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--idle", type=float, default=4.0, help="idle seconds before each phase")
     parser.add_argument(
         "--phases",
-        default="update,naive,inline,celery",
+        default="update,hog,naive,inline,celery",
         help=f"comma-separated, from {', '.join(PHASES)} (update is the anchor, always run)",
     )
     parser.add_argument(
@@ -571,8 +671,80 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="also print, per phase of the last round, wait events, CPU by role and WAL",
     )
+    parser.add_argument(
+        "--server",
+        choices=("machine", "tuned", "both"),
+        default="both",
+        help="machine: the PostgreSQL at HEADROOM_TEST_PG_HOST/PORT (127.0.0.1:5432) as it is; "
+        "tuned: a private cluster of the same binaries with every setting `headroom dbconfig` "
+        "recommends for this machine (benchmarks/pgserver.py); both (default): one, then the "
+        "other",
+    )
     parser.add_argument("--json", help="also write the figures to this file")
     args = parser.parse_args(argv)
+    if args.server == "both":
+        return both_servers(argv or sys.argv[1:], args)
+    if args.server == "tuned":
+        from benchmarks.pgserver import tuned_server
+
+        with tuned_server() as server:
+            os.environ.update(server.env)
+            print(
+                f"server: private PostgreSQL on 127.0.0.1:{server.port}, as headroom dbconfig "
+                f"advises: {'; '.join(server.applied) or 'nothing to change'}"
+            )
+            return measure(args)
+    print(
+        f"server: PostgreSQL on {os.environ.get('HEADROOM_TEST_PG_HOST', '127.0.0.1')}:"
+        f"{os.environ.get('HEADROOM_TEST_PG_PORT', '5432')} with its own settings"
+    )
+    return measure(args)
+
+
+def without_option(argv: list[str], name: str) -> list[str]:
+    """``argv`` without ``name VALUE`` or ``name=VALUE``."""
+    out: list[str] = []
+    skip = False
+    for arg in argv:
+        if skip:
+            skip = False
+        elif arg == name:
+            skip = True
+        elif not arg.startswith(f"{name}="):
+            out.append(arg)
+    return out
+
+
+def both_servers(argv: list[str], args: argparse.Namespace) -> int:
+    """Run the benchmark on the machine's server, then on a tuned one, each in a process of
+    its own (Django reads the server's address once); the last lines put them side by side."""
+    import tempfile
+
+    lines = []
+    for server in ("machine", "tuned"):
+        with tempfile.NamedTemporaryFile(suffix=".json") as out:
+            rest = without_option(argv, "--server")
+            command = [sys.executable, __file__, *rest, "--server", server, "--json", out.name]
+            print(f"=== {server} ===", flush=True)
+            if subprocess.run(command).returncode:
+                return 1
+            summary = json.loads(Path(out.name).read_text() or "{}")
+        ratios = [
+            f"{phase.removeprefix('backfill ')} {r['ratio']:.2f}x "
+            f"(read p95 {r['read_p95_ratio']:.2f}x)"
+            for phase, r in summary.items()
+            if phase.startswith("backfill")
+        ]
+        lines.append(f"  {server + ' server:':<16} {', '.join(ratios)}")
+        if args.json:
+            Path(f"{args.json}.{server}.json").write_text(json.dumps(summary, indent=2))
+    print()
+    print("backfill throughput / single UPDATE:")
+    print("\n".join(lines))
+    return 0
+
+
+def measure(args: argparse.Namespace) -> int:
     chosen = ["update"] + [p for p in args.phases.split(",") if p in PHASES and p != "update"]
 
     create_database()
@@ -609,7 +781,7 @@ def main(argv: list[str] | None = None) -> int:
     print()
     print(
         f"{'phase':<32} {'rows/s':>9} {'x UPDATE':>17} {'lock':>6} "
-        f"{'read p95 x idle':>17} {'write p95 x idle':>17}"
+        f"{'read p95 x idle':>17} {'py read p95':>17} {'write p95 x idle':>17}"
     )
     summary: dict[str, dict[str, Any]] = {}
     for phase in (PHASES[k] for k in chosen):
@@ -623,6 +795,8 @@ def main(argv: list[str] | None = None) -> int:
             "longest_lock_seconds": max(r["longest_lock_seconds"] for r in runs),
             "read_p95_ratio": statistics.median(r["read_p95_ratio"] for r in runs),
             "read_p95_ratios": [r["read_p95_ratio"] for r in runs],
+            "py_read_p95_ratio": statistics.median(r["py_read_p95_ratio"] for r in runs),
+            "py_read_p95_ratios": [r["py_read_p95_ratio"] for r in runs],
             "write_p95_ratio": statistics.median(r["write_p95_ratio"] for r in runs),
             "rounds": runs,
         }
@@ -631,21 +805,35 @@ def main(argv: list[str] | None = None) -> int:
             f"{spread([r['ratio'] for r in runs], '.2f'):>17} "
             f"{summary[phase]['longest_lock_seconds']:>5.2f}s "
             f"{spread([r['read_p95_ratio'] for r in runs], '.2f'):>17} "
+            f"{spread([r['py_read_p95_ratio'] for r in runs], '.2f'):>17} "
             f"{spread([r['write_p95_ratio'] for r in runs], '.1f'):>17}"
         )
     print(
         "(medians over the rounds, range in brackets; lock: the longest any transaction of the "
-        "phase held row locks, over all rounds)"
+        "phase held row locks, over all rounds; read: pgbench reading by primary key 300 times "
+        "a second, against its p95 in the seconds before the phase; py read: the same from a "
+        "Python client, whose own interpreter time is most of its latency; write: a Python "
+        "client updating random rows)"
     )
     if "naive save() loop" in summary:
         naive = summary["naive save() loop"]["rounds"][0]
         print(f"(the naive loop was timed over its first {naive['rows']:,} rows, in round 1)")
     if args.diagnose:
         print()
-        print("what the reader waited on (share of pg_stat_activity samples while it was active;")
+        print("what the Python reader waited on (share of pg_stat_activity samples while it was")
+        print("active;")
         print("CPU = running or runnable, no wait event), and where the CPU went (last round):")
         for phase, r in rounds[-1].items():
             print_diagnosis(phase, r)
+    if "CPU hog (control)" in summary:
+        hog_runs = summary["CPU hog (control)"]["rounds"]
+        print(
+            "control: one process spinning on one core for as long as the UPDATE took, with no "
+            "database work, raised the reader's p95 "
+            f"{spread([r['read_p95_ratio'] for r in hog_runs], '.2f')}x (Python reader "
+            f"{spread([r['py_read_p95_ratio'] for r in hog_runs], '.2f')}x): what keeping one "
+            f"of this machine's {os.cpu_count()} cores busy costs the reader, whatever does it"
+        )
     print(f"(target: backfill >= 0.90x, lock <= {2 * target:.1f} s, read p95 <= 1.25x idle)")
     if args.json:
         Path(args.json).write_text(json.dumps(summary, indent=2))

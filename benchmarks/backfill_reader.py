@@ -17,10 +17,8 @@ idle and during; the last line gives the medians.
 from __future__ import annotations
 
 import argparse
-import os
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -30,47 +28,7 @@ sys.path[:0] = [str(Path(__file__).resolve().parents[1])]
 
 from benchmarks import backfill as bench  # noqa: E402  (sets up Django's settings module)
 
-READ = "\\set id random(1, {rows})\nSELECT * FROM {table} WHERE id = :id;\n"
 WRITE = "\\set id random(1, {rows})\nUPDATE {table} SET note = note WHERE id = :id;\n"
-
-
-def pgbench(
-    script: Path, rate: int, seconds: int, log_prefix: Path | None
-) -> subprocess.Popen[str]:
-    command = [
-        "pgbench",
-        *("-h", os.environ.get("HEADROOM_TEST_PG_HOST", "127.0.0.1")),
-        *("-p", os.environ.get("HEADROOM_TEST_PG_PORT", "5432")),
-        *("-U", os.environ.get("HEADROOM_TEST_PG_USER", "postgres")),
-        *("-n", "-c", "1", "-M", "prepared", "-T", str(seconds), "-R", str(rate)),
-        *("-f", str(script)),
-    ]
-    if log_prefix is not None:
-        command += ["-l", f"--log-prefix={log_prefix}"]
-    command.append(bench.DB)
-    return subprocess.Popen(
-        command,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        text=True,
-        cwd=log_prefix.parent if log_prefix else None,
-    )
-
-
-def latencies(folder: Path, start: float, end: float) -> list[float]:
-    """Read latencies (seconds) of reads scheduled in [start, end), schedule lag taken out."""
-    out: list[float] = []
-    for log in folder.glob("reads*"):
-        for line in log.read_text().splitlines():
-            parts = line.split()
-            if len(parts) < 7:
-                continue  # the last line of a client stopped mid-write
-            total_us, lag_us = int(parts[2]), int(parts[6])
-            finished = int(parts[4]) + int(parts[5]) / 1e6
-            began = finished - total_us / 1e6
-            if start <= began < end:
-                out.append((total_us - lag_us) / 1e6)
-    return out
 
 
 def phase(key: str, args: argparse.Namespace, folder: Path) -> dict[str, float]:
@@ -78,8 +36,8 @@ def phase(key: str, args: argparse.Namespace, folder: Path) -> dict[str, float]:
     for old in folder.glob("reads*"):
         old.unlink()
     budget = 120
-    reader = pgbench(folder / "read.sql", 300, budget, folder / "reads")
-    writer = pgbench(folder / "write.sql", args.writer, budget, None) if args.writer else None
+    reader = bench.pgbench(folder / "read.sql", 300, budget, folder / "reads")
+    writer = bench.pgbench(folder / "write.sql", args.writer, budget, None) if args.writer else None
     try:
         time.sleep(1.0)
         idle_start = time.time()
@@ -96,8 +54,8 @@ def phase(key: str, args: argparse.Namespace, folder: Path) -> dict[str, float]:
             if client is not None:
                 client.terminate()
                 client.wait(30)
-    idle = bench.p95(latencies(folder, idle_start, start))
-    during = bench.p95(latencies(folder, start, end))
+    idle = bench.p95(bench.pgbench_latencies(folder, "reads", idle_start, start))
+    during = bench.p95(bench.pgbench_latencies(folder, "reads", start, end))
     return {"rows": rows, "seconds": seconds, "idle_ms": 1000 * idle, "during_ms": 1000 * during}
 
 
@@ -115,7 +73,7 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="headroom-reader-") as tmp:
         folder = Path(tmp)
         table = bench.TABLE
-        (folder / "read.sql").write_text(READ.format(rows=args.rows, table=table))
+        (folder / "read.sql").write_text(bench.READ_SCRIPT.format(rows=args.rows, table=table))
         (folder / "write.sql").write_text(WRITE.format(rows=args.rows, table=table))
         print(f"{args.rows:,} rows; reader 300 reads/s; writer {args.writer or 'none'}")
         for n in range(args.rounds):
