@@ -171,7 +171,8 @@ class HeadroomSettings:
     #: the batch's old row versions are pruned by the backfill rather than by the site's next
     #: reads of those pages (docs/backfill.md, "Tidying after each batch"); off by default.
     BACKFILL_TIDY: bool = False
-    #: Celery executor: batch tasks queued or running at once, for the whole run.
+    #: Celery executor: batch tasks queued or running at once, for the whole run (on
+    #: PostgreSQL at most two per BACKFILL_CONCURRENT_BATCHES slot).
     BACKFILL_MAX_IN_FLIGHT: int = 4
     #: Celery executor, PostgreSQL: batches of one run that write at once (each takes one of
     #: this many advisory-lock slots of the run before it locks a row); the other tasks in

@@ -168,6 +168,23 @@ def test_no_slot_on_sqlite() -> None:
         assert take_slot("default", 7, 1, 1) is None
 
 
+@pytest.mark.parametrize(
+    ("max_in_flight", "slots", "expected"), [(4, 1, 2), (1, 1, 1), (4, 2, 4), (8, 2, 4)]
+)
+def test_in_flight_is_at_most_two_tasks_per_slot_on_postgresql(
+    postgres: str, max_in_flight: int, slots: int, expected: int
+) -> None:
+    from headroom.backfill.coordinator import CeleryCoordinator
+
+    options = RunOptions.build(
+        executor="celery", max_in_flight=max_in_flight, concurrent_batches=slots
+    )
+    for using, limit in ((postgres, expected), ("default", max_in_flight)):
+        coordinator = CeleryCoordinator.__new__(CeleryCoordinator)
+        coordinator.options, coordinator.using = options, using
+        assert coordinator._in_flight_limit() == limit
+
+
 def test_slot_keys_fit_an_int4_and_differ_within_a_run() -> None:
     keys = [slot_key(run, slot) for run in (1, 2, 32767, 2**40 + 3) for slot in range(4)]
     assert all(-(2**31) <= key < 2**31 for key in keys)

@@ -253,7 +253,7 @@ class CeleryCoordinator(InlineRunner):
 
             # Plan and send more, within the in-flight bound and the global rate.
             paced = self.pacer is not None and self.pacer.pause_ratio > 0
-            limit = 1 if paced else options.max_in_flight
+            limit = 1 if paced else self._in_flight_limit()
             while healthy and not planned_all and in_flight < limit:
                 if time.monotonic() < hold_until:
                     break
@@ -289,6 +289,16 @@ class CeleryCoordinator(InlineRunner):
                     f"worker holds it; sent again (token {batch.token})"
                 )
             self.sleep(POLL_SECONDS)
+
+    def _in_flight_limit(self) -> int:
+        """Tasks to keep queued or running: ``max_in_flight``, but on PostgreSQL, where only
+        ``concurrent_batches`` of them write at once (their slots), no more than two per slot:
+        one writing and one waiting on a worker to start as it commits. More would be sized
+        before the batches ahead of them report, and only wait longer."""
+        options = self.options
+        if connections[self.using].vendor != "postgresql":
+            return options.max_in_flight
+        return max(1, min(options.max_in_flight, 2 * options.concurrent_batches))
 
     def _share(self, batch: BackfillBatch) -> float:
         run = self.run
