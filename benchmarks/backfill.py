@@ -508,6 +508,7 @@ PHASES = {
     "naive": "naive save() loop",
     "inline": "backfill inline",
     "celery": "backfill celery x2",
+    "celery-2": "backfill celery x2, 2 writing",
     "inline-async": "backfill inline, synchronous_commit off",
     "inline-tidy": "backfill inline, tidy",
     "inline-probe": "backfill inline, probe 1.25x",
@@ -517,6 +518,7 @@ PHASES = {
 OPTIONS: dict[str, dict[str, Any]] = {
     "inline": {"executor": "inline"},
     "celery": {"executor": "celery"},
+    "celery-2": {"executor": "celery", "concurrent_batches": 2},
     "inline-async": {"executor": "inline", "synchronous_commit": "off"},
     "inline-tidy": {"executor": "inline", "tidy": True},
     "inline-probe": {"executor": "inline", "latency_probe_ratio": 1.25},
