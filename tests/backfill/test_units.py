@@ -67,3 +67,14 @@ def test_min_batch_size_above_max_is_refused() -> None:
     ):
         errors = [m for m in checks.run_checks(tags=["headroom"]) if m.id == "headroom.E002"]
     assert errors and "more than BACKFILL_MAX_BATCH_SIZE (100)" in errors[0].msg
+
+
+def test_the_coordinator_polls_faster_while_batches_are_short() -> None:
+    from headroom.backfill.coordinator import MIN_POLL_SECONDS, POLL_SECONDS, poll_seconds
+
+    # Nothing measured yet: the first batches are small, look again soon.
+    assert poll_seconds(1000, None) == MIN_POLL_SECONDS
+    # A quarter of the next batch's expected time, within the bounds.
+    assert poll_seconds(4000, 100_000.0) == pytest.approx(0.01)
+    assert poll_seconds(100, 1_000_000.0) == MIN_POLL_SECONDS
+    assert poll_seconds(100_000, 200_000.0) == POLL_SECONDS

@@ -31,8 +31,20 @@ from headroom.backfill.runner import InlineRunner, LostRun, Progress, describe_r
 from headroom.backfill.worker import batch_options
 from headroom.conf import conf
 
-#: How often the coordinator looks for finished batches, in seconds.
+#: How often the coordinator looks for finished batches, in seconds: at most this long...
 POLL_SECONDS = 0.05
+#: ...and at least this long; in between, a quarter of the time the next batch is expected to
+#: take, so that while batches are small (the first ones, or after a failure shrank them) the
+#: workers are not left waiting for the next poll to be sent more.
+MIN_POLL_SECONDS = 0.005
+
+
+def poll_seconds(size: int, rate: float | None) -> float:
+    """The pause before the next look for finished batches, for batches of ``size`` keys at
+    ``rate`` keys a second (None: not known yet)."""
+    if not rate:
+        return MIN_POLL_SECONDS
+    return min(POLL_SECONDS, max(MIN_POLL_SECONDS, size / rate / 4))
 
 
 def celery_app() -> Any:
@@ -121,7 +133,7 @@ class CeleryCoordinator(InlineRunner):
         planned_all = False
         rows_done, batches_done, busy = run.rows_done, run.batches_done, run.seconds_busy
         longest, failures, done_share = run.longest_batch_seconds, run.failures, run.progress
-        next_health = 0.0
+        next_health = next_stale = 0.0
         healthy = True
         began = time.monotonic()
         sent_rows = 0
@@ -279,16 +291,21 @@ class CeleryCoordinator(InlineRunner):
             # waits for its run's write slot (concurrent_batches) does not hold its batch's
             # row yet, but it waits behind fewer than max_in_flight batches, well within the
             # lease (see process_batch); a batch sent again is never run twice (its token).
-            stale = timezone.now() - datetime.timedelta(seconds=options.lease_seconds)
-            lost = self._unlocked(
-                self._batches().filter(state=BatchState.PENDING, enqueued_at__lt=stale)
-            )
+            # Looked for a few times per lease, not at every poll (it is a transaction of its
+            # own, and the poll is there to collect finished batches quickly).
+            lost = []
+            if time.monotonic() >= next_stale:
+                next_stale = time.monotonic() + min(1.0, options.lease_seconds / 4)
+                stale = timezone.now() - datetime.timedelta(seconds=options.lease_seconds)
+                lost = self._unlocked(
+                    self._batches().filter(state=BatchState.PENDING, enqueued_at__lt=stale)
+                )
             for batch in lost:
                 self.reporter.event(
                     f"batch {batch.seq} was not done within {options.lease_seconds:g} s and no "
                     f"worker holds it; sent again (token {batch.token})"
                 )
-            self.sleep(POLL_SECONDS)
+            self.sleep(poll_seconds(sizer.size, sizer.rate))
 
     def _in_flight_limit(self) -> int:
         """Tasks to keep queued or running: ``max_in_flight``, but on PostgreSQL, where only
