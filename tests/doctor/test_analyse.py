@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from headroom.doctor.analyse import tiny_chunk_findings
+from headroom.doctor.analyse import blocking_call_findings, tiny_chunk_findings
 
 
 def streamed(chunks: int, size: int) -> dict[str, Any]:
@@ -34,3 +34,27 @@ def test_a_line_per_chunk_is_fine() -> None:
 
 def test_a_short_stream_is_not_worth_reporting() -> None:
     assert tiny_chunk_findings([streamed(40, 1)]) == []
+
+
+def test_a_blocking_httpx_call_gets_an_httpx_fix() -> None:
+    call = {
+        "library": "httpx",
+        "method": "POST",
+        "host": "127.0.0.1",
+        "port": 8443,
+        "url": "http://127.0.0.1:8443/charge",
+        "status": 200,
+        "duration_ms": 83.0,
+        "timeout": None,
+        "error": None,
+        "location": {"file": "shop/payments.py", "line": 12, "function": "charge"},
+    }
+    record = {"request_id": "r", "route": "checkout/", "duration_ms": 90.0, "outbound": [call]}
+
+    [finding] = blocking_call_findings([record], {})
+
+    assert finding.kind == "blocking_call"
+    assert finding.title.startswith("/checkout/ waits 83 ms on 127.0.0.1:8443 (no timeout)")
+    assert finding.evidence["library"] == "httpx"
+    assert "httpx.post(url, ..., timeout=httpx.Timeout(10, connect=3.05))" in finding.fix
+    assert "requests." not in finding.fix

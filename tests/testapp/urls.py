@@ -17,6 +17,8 @@ urlpatterns = [
     path("postgres/", views.postgres_products),
     path("slow/", views.slow_count),
     path("call-out/", views.call_out),
+    path("call-out/httpx/", views.call_out_httpx),
+    path("async/call-out/httpx/", views.async_call_out_httpx),
     path("email/", views.send_email),
     path("stream/text/", views.stream_text),
     path("stream/lines/", views.stream_lines),

@@ -6,6 +6,7 @@ import http.client
 import json
 from collections.abc import AsyncIterator, Iterator
 
+import httpx
 import requests
 from asgiref.sync import sync_to_async
 from django.core import mail
@@ -105,6 +106,37 @@ def call_out(request: HttpRequest) -> JsonResponse:
     except (OSError, requests.RequestException) as exc:
         return JsonResponse({"error": type(exc).__name__}, status=502)
     return JsonResponse({"status": status})
+
+
+def _httpx_timeout(request: HttpRequest) -> float | None:
+    given = request.GET["timeout"]
+    return None if given == "none" else float(given)
+
+
+def call_out_httpx(request: HttpRequest) -> JsonResponse:
+    """GET ?url=...&timeout=<seconds>|none; without ``timeout``, httpx's default (5 s)."""
+    url = request.GET["url"]
+    try:
+        if "timeout" not in request.GET:
+            status = httpx.get(url).status_code
+        else:
+            timeout = _httpx_timeout(request)
+            with httpx.Client() as http:
+                status = http.get(url, timeout=timeout).status_code
+    except httpx.HTTPError as exc:
+        return JsonResponse({"error": type(exc).__name__}, status=502)
+    return JsonResponse({"status": status})
+
+
+async def async_call_out_httpx(request: HttpRequest) -> JsonResponse:
+    """GET ?url=...&timeout=<seconds>|none, with an ``httpx.AsyncClient``."""
+    url = request.GET["url"]
+    async with httpx.AsyncClient(timeout=_httpx_timeout(request)) as http:
+        try:
+            response = await http.get(url)
+        except httpx.HTTPError as exc:
+            return JsonResponse({"error": type(exc).__name__}, status=502)
+    return JsonResponse({"status": response.status_code})
 
 
 def send_email(request: HttpRequest) -> JsonResponse:

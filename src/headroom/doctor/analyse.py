@@ -225,6 +225,8 @@ def library_call(library: str, call: dict[str, Any]) -> str:
         return "http.client.HTTPConnection(host, port, timeout=10)"
     if library == "urllib3":
         return "urllib3.PoolManager(timeout=urllib3.Timeout(connect=3.05, read=10))"
+    if library == "httpx":
+        return f"httpx.{method}(url, ..., timeout=httpx.Timeout(10, connect=3.05))  # seconds"
     return f"requests.{method}(url, ..., timeout=(3.05, 10))  # (connect, read) seconds"
 
 

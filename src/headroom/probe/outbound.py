@@ -8,8 +8,19 @@ them. ``getresponse`` runs after urllib3 has set the read timeout on the socket,
 to record calls that fail while connecting or sending.
 
 The library named in a record is the outermost of requests / urllib3 / http.client found on
-the stack. The patches are installed once, when the probe is first enabled, and record only
-while a request is being handled.
+the stack.
+
+httpx does not use ``http.client``: its own transports (``httpx.HTTPTransport.handle_request``
+and ``httpx.AsyncHTTPTransport.handle_async_request``) are wrapped instead, when httpx is
+installed. Every request a client sends, ``httpx.get()`` and the other module-level helpers
+included, passes through its transport once per hop, after the client has put the effective
+timeouts in ``request.extensions["timeout"]``; the read timeout there is the one recorded. The
+transport returns once the response headers are in, so the duration excludes the body, as for
+``http.client``. Transports that do no network I/O (``MockTransport``, ``WSGITransport``,
+``ASGITransport``) are not seen.
+
+The patches are installed once, when the probe is first enabled, and record only while a
+request is being handled.
 """
 
 from __future__ import annotations
@@ -88,26 +99,61 @@ def _finish(
     try:
         elapsed = time.perf_counter() - pending[1]
         frame = sys._getframe(2)
-        state.outbound.append(
-            {
-                "library": _library(frame),
-                "method": pending[2],
-                "host": conn.host,
-                "port": conn.port,
-                "url": _url(conn, pending[3]),
-                "status": status,
-                "duration_ms": elapsed * 1000.0,
-                "timeout": timeout,
-                "error": None if error is None else type(error).__name__,
-                "location": stacks.project_location(frame),
-            }
+        _append(
+            state,
+            frame,
+            library=_library(frame),
+            method=pending[2],
+            host=conn.host,
+            port=conn.port,
+            url=_url(conn, pending[3]),
+            status=status,
+            elapsed=elapsed,
+            timeout=timeout,
+            error=error,
         )
     except Exception:
         probe_error("recording an outbound HTTP call", state)
 
 
+def _append(
+    state: RequestState,
+    frame: Any,
+    *,
+    library: str,
+    method: str,
+    host: str | None,
+    port: int | None,
+    url: str,
+    status: int | None,
+    elapsed: float,
+    timeout: float | None,
+    error: BaseException | None,
+) -> None:
+    state.outbound.append(
+        {
+            "library": library,
+            "method": method,
+            "host": host,
+            "port": port,
+            "url": url,
+            "status": status,
+            "duration_ms": elapsed * 1000.0,
+            "timeout": timeout,
+            "error": None if error is None else type(error).__name__,
+            "location": stacks.project_location(frame),
+        }
+    )
+
+
 def install() -> None:
-    """Wrap ``http.client.HTTPConnection`` (idempotent)."""
+    """Wrap ``http.client.HTTPConnection``, and httpx's transports when httpx is installed
+    (idempotent)."""
+    _install_http_client()
+    _install_httpx()
+
+
+def _install_http_client() -> None:
     import http.client
 
     cls = http.client.HTTPConnection
@@ -155,3 +201,86 @@ def install() -> None:
     cls.putrequest = putrequest  # type: ignore[method-assign]
     cls.endheaders = endheaders  # type: ignore[method-assign]
     cls.getresponse = getresponse  # type: ignore[method-assign]
+
+
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def _record_httpx(
+    state: RequestState,
+    request: Any,
+    started: float,
+    status: int | None,
+    error: BaseException | None,
+    frame: Any,
+) -> None:
+    """Append one httpx call to ``state`` (never raises)."""
+    try:
+        elapsed = time.perf_counter() - started
+        url = request.url
+        timeouts = request.extensions.get("timeout")
+        # A request sent without the extension (straight to a transport) has no timeout.
+        read = timeouts.get("read") if isinstance(timeouts, dict) else None
+        _append(
+            state,
+            frame,
+            library="httpx",
+            method=str(request.method),
+            host=url.host,
+            port=url.port if url.port is not None else _DEFAULT_PORTS.get(url.scheme),
+            url=str(url.copy_with(query=None, fragment=None, userinfo=b"")),
+            status=status,
+            elapsed=elapsed,
+            timeout=None if read is None else float(read),
+            error=error,
+        )
+    except Exception:
+        probe_error("recording an outbound HTTP call", state)
+
+
+def _install_httpx() -> None:
+    try:
+        import httpx
+    except ImportError:
+        return
+    sync_cls = httpx.HTTPTransport
+    async_cls = httpx.AsyncHTTPTransport
+    if getattr(sync_cls.handle_request, _MARK, False):
+        return
+    original_handle = sync_cls.handle_request
+    original_handle_async = async_cls.handle_async_request
+
+    @functools.wraps(original_handle)
+    def handle_request(self: httpx.HTTPTransport, request: httpx.Request) -> httpx.Response:
+        state = current.get()
+        if state is None:
+            return original_handle(self, request)
+        started = time.perf_counter()
+        try:
+            response = original_handle(self, request)
+        except BaseException as exc:
+            _record_httpx(state, request, started, None, exc, sys._getframe(1))
+            raise
+        _record_httpx(state, request, started, response.status_code, None, sys._getframe(1))
+        return response
+
+    @functools.wraps(original_handle_async)
+    async def handle_async_request(
+        self: httpx.AsyncHTTPTransport, request: httpx.Request
+    ) -> httpx.Response:
+        state = current.get()
+        if state is None:
+            return await original_handle_async(self, request)
+        started = time.perf_counter()
+        try:
+            response = await original_handle_async(self, request)
+        except BaseException as exc:
+            _record_httpx(state, request, started, None, exc, sys._getframe(1))
+            raise
+        _record_httpx(state, request, started, response.status_code, None, sys._getframe(1))
+        return response
+
+    setattr(handle_request, _MARK, True)
+    setattr(handle_async_request, _MARK, True)
+    sync_cls.handle_request = handle_request  # type: ignore[method-assign]
+    async_cls.handle_async_request = handle_async_request  # type: ignore[method-assign]
