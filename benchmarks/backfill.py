@@ -399,8 +399,12 @@ def hog(seconds: float) -> None:
 
 
 def p95(values: list[float]) -> float:
-    if len(values) < 20:
+    """The 95th percentile; with fewer than 20 values, the largest (a writer blocked through
+    a whole phase has only a few, each as long as the block); NaN with none."""
+    if not values:
         return float("nan")
+    if len(values) < 20:
+        return max(values)
     return statistics.quantiles(values, n=20)[18]
 
 
