@@ -127,6 +127,10 @@ class HeadroomSettings:
     BACKFILL_MIN_BATCH_SIZE: int = 1
     #: ... nor above this.
     BACKFILL_MAX_BATCH_SIZE: int = 100_000
+    #: A run counts the rows it will touch (for progress and the ETA) unless PostgreSQL's
+    #: planner expects more than this many; it then takes the planner's estimate rather than
+    #: scan the table in one statement before the first batch. None: always count.
+    BACKFILL_EXACT_COUNT_LIMIT: int | None = 1_000_000
     #: PostgreSQL ``lock_timeout`` for each batch (seconds); None: no limit.
     BACKFILL_LOCK_TIMEOUT: float | None = 0.5
     #: PostgreSQL ``statement_timeout`` for each batch (seconds); None: no limit.

@@ -82,3 +82,39 @@ def test_a_narrowing_update_matches_nothing_afterwards(alias: str) -> None:
     assert not Counter.objects.using(alias).filter(value__isnull=True).exists()
     assert Counter.objects.using(alias).get(id=9999).value == 19998
     assert hits(alias) == {0: 4000, 1: 6000}
+
+
+def _counted(queries: CaptureQueriesContext) -> bool:
+    return any(
+        "COUNT(" in q["sql"].upper() and "backfilltests_counter" in q["sql"]
+        for q in queries.captured_queries
+    )
+
+
+def test_a_large_table_is_estimated_by_the_planner_not_counted(postgres: str) -> None:
+    from django.db import connections
+
+    fill_counters(postgres, 5000)
+    with connections[postgres].cursor() as cursor:
+        cursor.execute("ANALYZE backfilltests_counter")
+    settings = {"BACKFILL_MAX_TRANSACTION_SECONDS": None, "BACKFILL_EXACT_COUNT_LIMIT": 1000}
+    with (
+        override_settings(HEADROOM=settings),
+        CaptureQueriesContext(connections[postgres]) as queries,
+    ):
+        run = run_backfill("backfilltests.CountEveryRow", database=postgres, max_batches=1)
+    assert not _counted(queries)
+    assert any(q["sql"].startswith("EXPLAIN (FORMAT JSON)") for q in queries.captured_queries)
+    # After ANALYZE the planner knows the table's size.
+    assert run.rows_total is not None and 4500 <= run.rows_total <= 5500
+
+
+def test_a_table_under_the_limit_is_counted(alias: str) -> None:
+    from django.db import connections
+
+    fill_counters(alias, 5000)
+    settings = {"BACKFILL_MAX_TRANSACTION_SECONDS": None, "BACKFILL_EXACT_COUNT_LIMIT": 10_000}
+    with override_settings(HEADROOM=settings), CaptureQueriesContext(connections[alias]) as queries:
+        run = run_backfill("backfilltests.CountEveryRow", database=alias, max_batches=1)
+    assert _counted(queries)
+    assert run.rows_total == 5000

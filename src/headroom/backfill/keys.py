@@ -29,6 +29,31 @@ if TYPE_CHECKING:
 
 Key = list[Any]
 
+
+def planned_rows(queryset: QuerySet[Any], using: str) -> int | None:
+    """The rows PostgreSQL's planner expects ``queryset`` to return (``EXPLAIN``, not run);
+    None on other databases or when the plan cannot be read."""
+    import json
+
+    connection = connections[using]
+    if connection.vendor != "postgresql":
+        return None
+    try:
+        sql, params = queryset.query.get_compiler(using=using).as_sql()
+        with connection.cursor() as cursor:
+            cursor.execute(f"EXPLAIN (FORMAT JSON) {sql}", params)
+            row = cursor.fetchone()
+    except Exception:  # an estimate is optional: the caller counts instead
+        return None
+    if not row:
+        return None
+    plan: Any = json.loads(row[0]) if isinstance(row[0], str) else row[0]
+    try:
+        return int(plan[0]["Plan"]["Plan Rows"])
+    except (TypeError, LookupError, ValueError):
+        return None
+
+
 _INTEGER_FIELDS = {
     "AutoField",
     "BigAutoField",
@@ -132,6 +157,18 @@ class QuerysetPlanner:
         return list(self.batch(r).order_by(*self.fields).values_list("pk", flat=True)[:limit])
 
     def estimate_rows(self) -> int | None:
+        """The rows the backfill will touch (``BackfillRun.rows_total``, for progress and the
+        ETA): counted, except on PostgreSQL when the planner expects more than
+        ``BACKFILL_EXACT_COUNT_LIMIT`` rows. Counting those would read the whole table (or
+        index) in one statement before the first batch, holding a snapshot all along; the
+        planner's estimate is then taken instead."""
+        from headroom.conf import conf
+
+        limit = conf.BACKFILL_EXACT_COUNT_LIMIT
+        if limit is not None:
+            planned = planned_rows(self.queryset, self.using)
+            if planned is not None and planned > limit:
+                return planned
         return self.queryset.count()
 
     def progress(
