@@ -61,7 +61,14 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
             ]
         },
-    }
+    },
+    # Jinja2 templates (the probe's template lines): tests/testapp/jinja2 only.
+    {
+        "BACKEND": "django.template.backends.jinja2.Jinja2",
+        "NAME": "jinja2",
+        "DIRS": [BASE_DIR / "testapp" / "jinja2"],
+        "APP_DIRS": False,
+    },
 ]
 
 DATABASES = {

@@ -152,6 +152,8 @@ def smtp_server() -> Iterator[SMTPServer]:
 
 
 VIEWS = Path(__file__).resolve().parent.parent / "testapp" / "views.py"
+#: The Jinja2 backend's template directory in the test settings.
+JINJA_TEMPLATES = Path(__file__).resolve().parent.parent / "testapp" / "jinja2"
 
 
 def line_of(text: str, path: Path = VIEWS) -> int:

@@ -1,11 +1,13 @@
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 
 import pytest
 from django.test import Client
 
-from tests.probe.conftest import Capture, line_of
+from headroom.doctor.analyse import n_plus_one_findings
+from tests.probe.conftest import JINJA_TEMPLATES, Capture, line_of
 from tests.testapp.models import Product
 
 
@@ -40,6 +42,62 @@ def test_n_plus_one_in_a_template_reports_template_line_and_view(
     # The innermost project frame is the view that rendered the template.
     assert event["location"]["function"] == "products_page"
     assert event["location"]["line"] == line_of('render(request, "testapp/products.html"')
+
+
+def test_n_plus_one_in_a_jinja2_template_reports_the_source_line_and_view(
+    client: Client, capture: Capture, shop: list[Product]
+) -> None:
+    response = client.get("/pages/products/jinja/")
+
+    assert response.status_code == 200
+    (event,) = capture.last()["n_plus_one"]
+    assert event["relation"] == "Product.category"
+    assert event["fix"] == 'select_related("category")'
+    # The line of the template's source, not of the Python code Jinja2 compiled it to.
+    template = JINJA_TEMPLATES / "testapp" / "categories.html"
+    line = line_of("{{ product.category.name }}", template)
+    assert event["template"] == {"name": "testapp/categories.html", "line": line}
+    # The compiled template is not project code: the location is the view that rendered it.
+    assert event["location"]["file"].endswith("tests/testapp/views.py")
+    assert event["location"]["function"] == "products_page_jinja"
+    assert event["location"]["line"] == line_of('render(request, "testapp/categories.html"')
+
+
+@pytest.mark.parametrize(
+    ("path", "template", "marker", "view_call"),
+    [
+        (
+            "/pages/products/",
+            Path(__file__).resolve().parents[1] / "testapp/templates/testapp/products.html",
+            "{{ product.category.name }}",
+            'render(request, "testapp/products.html"',
+        ),
+        (
+            "/pages/products/jinja/",
+            JINJA_TEMPLATES / "testapp" / "categories.html",
+            "{{ product.category.name }}",
+            'render(request, "testapp/categories.html"',
+        ),
+    ],
+    ids=["django", "jinja2"],
+)
+def test_the_doctor_points_an_n_plus_one_at_the_template_line(
+    client: Client,
+    capture: Capture,
+    shop: list[Product],
+    path: str,
+    template: Path,
+    marker: str,
+    view_call: str,
+) -> None:
+    client.get(path)
+
+    (finding,) = n_plus_one_findings(capture.records(), {})
+    where = finding.location
+    assert where is not None
+    assert where.file.endswith("tests/testapp/views.py")
+    shown = f"testapp/{template.name}:{line_of(marker, template)}"
+    assert str(where) == f"{shown} (via {where.file}:{line_of(view_call)})"
 
 
 def test_reverse_relation_counted_per_row_is_named_with_the_annotate_fix(

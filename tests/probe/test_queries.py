@@ -5,7 +5,7 @@ import re
 import pytest
 from django.test import Client
 
-from tests.probe.conftest import Capture, line_of
+from tests.probe.conftest import JINJA_TEMPLATES, Capture, line_of
 from tests.testapp.models import Category, Product
 
 
@@ -38,6 +38,21 @@ def test_capture_mode_locates_every_statement(
     assert located[1][1] == {"name": "testapp/products.html", "line": 2}
     assert located[8][1] == {"name": "testapp/products.html", "line": 4}
     assert located[8][0]["function"] == "products_page"
+
+
+def test_capture_mode_locates_statements_run_by_a_jinja2_template(
+    client: Client, capture: Capture, shop: list[Product]
+) -> None:
+    client.get("/pages/products/jinja/")
+
+    located = {q["count"]: (q["location"], q["template"]) for q in capture.last()["queries"]}
+    template = JINJA_TEMPLATES / "testapp" / "categories.html"
+    # The product list is evaluated by the {% for %}; each category by the attribute access.
+    loop = line_of("{% for product in products %}", template)
+    access = line_of("{{ product.category.name }}", template)
+    assert located[1][1] == {"name": "testapp/categories.html", "line": loop}
+    assert located[8][1] == {"name": "testapp/categories.html", "line": access}
+    assert located[8][0]["function"] == "products_page_jinja"
 
 
 def test_repeated_statements_are_grouped_by_fingerprint(

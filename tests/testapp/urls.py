@@ -12,6 +12,7 @@ urlpatterns = [
     path("tags/", views.tag_names),
     path("pages/products/", views.products_page),
     path("pages/reviews/", views.reviews_page),
+    path("pages/products/jinja/", views.products_page_jinja),
     path("products/<int:pk>/", views.product_detail, name="product-detail"),
     path("raw/", views.raw_count),
     path("postgres/", views.postgres_products),

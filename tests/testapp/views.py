@@ -55,6 +55,11 @@ def reviews_page(request: HttpRequest) -> HttpResponse:
     return render(request, "testapp/reviews.html", {"products": products})
 
 
+def products_page_jinja(request: HttpRequest) -> HttpResponse:
+    products = Product.objects.order_by("id")
+    return render(request, "testapp/categories.html", {"products": products}, using="jinja2")
+
+
 def product_detail(request: HttpRequest, pk: int) -> JsonResponse:
     product = Product.objects.get(pk=pk)
     return JsonResponse({"name": product.name})

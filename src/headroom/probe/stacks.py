@@ -1,4 +1,5 @@
-"""Where something happened: project source line, template line, and the ORM relation.
+"""Where something happened: project source line, template line (Django templates and
+Jinja2), and the ORM relation.
 
 These walk the live frames with ``sys._getframe`` and are called only when an event is worth
 a stack (a fingerprint crossing the N+1 threshold, a slow query, an outbound call, an email),
@@ -47,6 +48,42 @@ def _view_caller_codes() -> frozenset[CodeType]:
 
 _COMPREHENSIONS = frozenset({"<listcomp>", "<dictcomp>", "<setcomp>"})
 
+#: Jinja2 compiles a template to a Python module and puts the ``jinja2.Template`` in that
+#: module's globals under this name; only frames of compiled template code have it.
+_JINJA_TEMPLATE = "__jinja_template__"
+#: Compiled Jinja2 code -> (template name, {generated code line: template source line}).
+_jinja_lines: dict[CodeType, tuple[str, dict[int, int]]] = {}
+JINJA_LINES_SIZE = 1024
+
+
+def _jinja_location(frame: FrameType, template: Any) -> Location | None:
+    """``{"name", "line"}`` of a frame running compiled Jinja2 code: the template's loader
+    name and the line of its source (the template object maps the generated code's line).
+
+    Works on the template object found in the frame's globals, so jinja2 is never imported
+    here. Remembered per code object and line: the mapping parses the template's debug info.
+    """
+    code = frame.f_code
+    known = _jinja_lines.get(code)
+    if known is None:
+        name = getattr(template, "name", None) or getattr(template, "filename", None)
+        if len(_jinja_lines) >= JINJA_LINES_SIZE:
+            _jinja_lines.clear()  # bounded: a reloading dev server compiles templates anew
+        known = _jinja_lines[code] = (str(name or code.co_filename), {})
+    name, lines = known
+    lineno = frame.f_lineno
+    line = lines.get(lineno)
+    if line is None:
+        corresponding = getattr(template, "get_corresponding_lineno", None)
+        if corresponding is None or lineno is None:
+            return None
+        line = lines[lineno] = int(corresponding(lineno))
+    return {"name": name, "line": line}
+
+
+def _is_jinja_frame(frame: FrameType) -> bool:
+    return _JINJA_TEMPLATE in frame.f_globals
+
 
 def location_of(frame: FrameType) -> Location:
     function = frame.f_code.co_name
@@ -61,19 +98,26 @@ def location_of(frame: FrameType) -> Location:
 
 
 def project_location(frame: FrameType | None) -> Location | None:
-    """The innermost frame, from ``frame`` outwards, in the project's own code."""
+    """The innermost frame, from ``frame`` outwards, in the project's own code (a Jinja2
+    template under the project is not: its frames run generated code)."""
     while frame is not None:
-        if is_project_file(frame.f_code.co_filename):
+        if is_project_file(frame.f_code.co_filename) and not _is_jinja_frame(frame):
             return location_of(frame)
         frame = frame.f_back
     return None
 
 
 def template_location(frame: FrameType | None) -> Location | None:
-    """The innermost Django template node being rendered: ``{"name", "line"}``."""
+    """The innermost Django template node or Jinja2 template being rendered:
+    ``{"name", "line"}``."""
     codes = _template_codes()
     while frame is not None:
-        if frame.f_code in codes:
+        jinja = frame.f_globals.get(_JINJA_TEMPLATE)
+        if jinja is not None:
+            found = _jinja_location(frame, jinja)
+            if found is not None:
+                return found
+        elif frame.f_code in codes:
             node = frame.f_locals.get("self")
             origin = getattr(node, "origin", None)
             token = getattr(node, "token", None)
@@ -92,6 +136,14 @@ def locate(frame: FrameType | None) -> tuple[Location | None, Location | None]:
     template: Location | None = None
     while frame is not None:
         code = frame.f_code
+        jinja = frame.f_globals.get(_JINJA_TEMPLATE)
+        if jinja is not None:
+            # Compiled Jinja2 code: a template line, never the project location.
+            template = _jinja_location(frame, jinja)
+            if template is not None:
+                break
+            frame = frame.f_back
+            continue
         if location is None and is_project_file(code.co_filename):
             location = location_of(frame)
         if code in templates:
