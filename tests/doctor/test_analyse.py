@@ -58,3 +58,31 @@ def test_a_blocking_httpx_call_gets_an_httpx_fix() -> None:
     assert finding.evidence["library"] == "httpx"
     assert "httpx.post(url, ..., timeout=httpx.Timeout(10, connect=3.05))" in finding.fix
     assert "requests." not in finding.fix
+
+
+def test_a_blocking_aiohttp_call_gets_an_aiohttp_fix() -> None:
+    call = {
+        "library": "aiohttp",
+        "method": "GET",
+        "host": "api.example.com",
+        "port": 443,
+        "url": "https://api.example.com/rates",
+        "status": 200,
+        "duration_ms": 140.0,
+        "timeout": None,
+        "error": None,
+        "location": {"file": "shop/rates.py", "line": 30, "function": "rates"},
+    }
+    record = {"request_id": "r", "route": "rates/", "duration_ms": 150.0, "outbound": [call]}
+
+    [finding] = blocking_call_findings([record], {})
+
+    assert finding.kind == "blocking_call"
+    assert finding.severity == "error"
+    assert finding.title.startswith("/rates/ waits 140 ms on api.example.com:443 (no timeout)")
+    assert finding.evidence["library"] == "aiohttp"
+    assert (
+        "session.get(url, ..., timeout=aiohttp.ClientTimeout(total=10, sock_connect=3))"
+        in finding.fix
+    )
+    assert "requests." not in finding.fix and "httpx." not in finding.fix

@@ -82,6 +82,13 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         if self.path.startswith("/slow"):
             time.sleep(1.0)
         body = b"ok"
+        if self.path.startswith("/redirect"):
+            self.send_response(302)
+            self.send_header("Location", "/ok")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+            return
         self.send_response(404 if self.path.startswith("/missing") else 200)
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
@@ -93,7 +100,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 
 @pytest.fixture(scope="session")
 def http_server() -> Iterator[str]:
-    """A real HTTP server on 127.0.0.1: ``/ok`` answers at once, ``/slow`` after 1 s."""
+    """A real HTTP server on 127.0.0.1: ``/ok`` answers at once, ``/slow`` after 1 s,
+    ``/redirect`` sends to ``/ok``."""
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
     server.daemon_threads = True
     thread = threading.Thread(target=server.serve_forever, daemon=True)

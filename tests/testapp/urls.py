@@ -20,6 +20,7 @@ urlpatterns = [
     path("call-out/", views.call_out),
     path("call-out/httpx/", views.call_out_httpx),
     path("async/call-out/httpx/", views.async_call_out_httpx),
+    path("async/call-out/aiohttp/", views.async_call_out_aiohttp),
     path("email/", views.send_email),
     path("stream/text/", views.stream_text),
     path("stream/lines/", views.stream_lines),

@@ -5,7 +5,9 @@ from __future__ import annotations
 import http.client
 import json
 from collections.abc import AsyncIterator, Iterator
+from typing import Any
 
+import aiohttp
 import httpx
 import requests
 from asgiref.sync import sync_to_async
@@ -142,6 +144,40 @@ async def async_call_out_httpx(request: HttpRequest) -> JsonResponse:
         except httpx.HTTPError as exc:
             return JsonResponse({"error": type(exc).__name__}, status=502)
     return JsonResponse({"status": response.status_code})
+
+
+def _aiohttp_options(request: HttpRequest) -> dict[str, Any]:
+    """``timeout=`` for an aiohttp call: left out without ``timeout`` (the session's)."""
+    given = request.GET.get("timeout")
+    if given is None:
+        return {}
+    if given == "none":
+        return {"timeout": aiohttp.ClientTimeout(total=None, sock_read=None)}
+    return {"timeout": aiohttp.ClientTimeout(total=float(given))}
+
+
+async def async_call_out_aiohttp(request: HttpRequest) -> JsonResponse:
+    """GET ?url=...&timeout=<seconds>|none&how=get|request|context; without ``timeout``, the
+    session's default (300 s total)."""
+    url = request.GET["url"]
+    how = request.GET.get("how", "get")
+    options = _aiohttp_options(request)
+    async with aiohttp.ClientSession() as session:
+        try:
+            if how == "context":
+                async with session.get(url, **options) as response:
+                    status = response.status
+            elif how == "request":
+                response = await session.request("GET", url, **options)
+                status = response.status
+                response.release()
+            else:
+                response = await session.get(url, **options)
+                status = response.status
+                response.release()
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            return JsonResponse({"error": type(exc).__name__}, status=502)
+    return JsonResponse({"status": status})
 
 
 def send_email(request: HttpRequest) -> JsonResponse:

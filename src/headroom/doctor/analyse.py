@@ -227,6 +227,11 @@ def library_call(library: str, call: dict[str, Any]) -> str:
         return "urllib3.PoolManager(timeout=urllib3.Timeout(connect=3.05, read=10))"
     if library == "httpx":
         return f"httpx.{method}(url, ..., timeout=httpx.Timeout(10, connect=3.05))  # seconds"
+    if library == "aiohttp":
+        return (
+            f"session.{method}(url, ..., "
+            "timeout=aiohttp.ClientTimeout(total=10, sock_connect=3))  # seconds"
+        )
     return f"requests.{method}(url, ..., timeout=(3.05, 10))  # (connect, read) seconds"
 
 

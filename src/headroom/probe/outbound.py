@@ -19,6 +19,26 @@ transport returns once the response headers are in, so the duration excludes the
 ``http.client``. Transports that do no network I/O (``MockTransport``, ``WSGITransport``,
 ``ASGITransport``) are not seen.
 
+aiohttp uses neither: ``aiohttp.ClientSession._request`` is wrapped instead, when aiohttp is
+installed. ``session.get()``, ``session.request()`` and the other verbs, ``async with
+session.get(...)`` and the module-level ``aiohttp.request()`` all run it, and it returns once
+the response headers are in, so the duration again excludes the body. It follows redirects
+itself, so a call is one record whatever the number of hops: the URL, host and port are those
+the call was given (joined to the session's ``base_url``), the status is the final response's
+and the duration includes every hop. The timeout recorded is worked out the way ``_request``
+does it: a per-call ``timeout=`` replaces the session's ``ClientTimeout`` as a whole (the two
+are not merged); left out (aiohttp's sentinel), the session's applies, which is
+``ClientTimeout(total=300, sock_connect=30)`` unless the session was given another; a number
+or None per call means ``ClientTimeout(total=that)``. Of that ``ClientTimeout``, ``total``
+and ``sock_read`` bound how long the call may wait for the server, and the smaller of the two
+that is set is recorded; aiohttp treats 0 as unset, and so does the probe. None means both
+are unset: the call can wait forever (``connect`` and ``sock_connect`` limit only the
+connection, so they are not considered). The recorded value is the configured one: aiohttp
+rounds deadlines of ``ceil_threshold`` (5 s by default) or more up to a whole second.
+``ws_connect`` handshakes run ``_request`` too and are recorded as ``GET`` calls; a URL
+aiohttp cannot parse, or a relative one without a ``base_url``, fails before any network I/O
+and is not recorded.
+
 The patches are installed once, when the probe is first enabled, and record only while a
 request is being handled.
 """
@@ -147,10 +167,11 @@ def _append(
 
 
 def install() -> None:
-    """Wrap ``http.client.HTTPConnection``, and httpx's transports when httpx is installed
-    (idempotent)."""
+    """Wrap ``http.client.HTTPConnection``, httpx's transports when httpx is installed and
+    ``aiohttp.ClientSession._request`` when aiohttp is (idempotent)."""
     _install_http_client()
     _install_httpx()
+    _install_aiohttp()
 
 
 def _install_http_client() -> None:
@@ -284,3 +305,97 @@ def _install_httpx() -> None:
     setattr(handle_async_request, _MARK, True)
     sync_cls.handle_request = handle_request  # type: ignore[method-assign]
     async_cls.handle_async_request = handle_async_request  # type: ignore[method-assign]
+
+
+def _aiohttp_timeout(session: Any, kwargs: dict[str, Any], client_timeout: type) -> float | None:
+    """The bound on waiting for the server of one ``ClientSession._request`` call: the smaller
+    of ``total`` and ``sock_read`` that is set, or None when neither is."""
+    given = kwargs.get("timeout")
+    effective: Any
+    if isinstance(given, client_timeout):
+        effective = given
+    elif "timeout" in kwargs and (given is None or isinstance(given, (int, float))):
+        effective = client_timeout(total=given)
+    else:  # left out, or aiohttp's sentinel: the session's
+        effective = session.timeout
+    bounds = [
+        float(value)
+        for value in (effective.total, effective.sock_read)
+        if value is not None and value > 0
+    ]
+    return min(bounds) if bounds else None
+
+
+def _record_aiohttp(
+    state: RequestState,
+    session: Any,
+    method: str,
+    str_or_url: Any,
+    kwargs: dict[str, Any],
+    started: float,
+    status: int | None,
+    error: BaseException | None,
+    frame: Any,
+) -> None:
+    """Append one aiohttp call to ``state`` (never raises)."""
+    try:
+        elapsed = time.perf_counter() - started
+        import aiohttp
+        from yarl import URL
+
+        try:
+            build = getattr(session, "_build_url", None)
+            url = build(str_or_url) if build is not None else URL(str_or_url)
+        except Exception:
+            return  # aiohttp refused the URL before any network I/O
+        if not url.absolute:
+            return
+        _append(
+            state,
+            frame,
+            library="aiohttp",
+            method=str(method).upper(),
+            host=url.host,
+            port=url.port,
+            url=str(url.with_user(None).with_query(None).with_fragment(None)),
+            status=status,
+            elapsed=elapsed,
+            timeout=_aiohttp_timeout(session, kwargs, aiohttp.ClientTimeout),
+            error=error,
+        )
+    except Exception:
+        probe_error("recording an outbound HTTP call", state)
+
+
+def _install_aiohttp() -> None:
+    try:
+        import aiohttp
+    except ImportError:
+        return
+    cls = aiohttp.ClientSession
+    if getattr(cls._request, _MARK, False):
+        return
+    original_request = cls._request
+
+    @functools.wraps(original_request)
+    async def _request(
+        self: aiohttp.ClientSession, method: str, str_or_url: Any, *args: Any, **kwargs: Any
+    ) -> aiohttp.ClientResponse:
+        state = current.get()
+        if state is None:
+            return await original_request(self, method, str_or_url, *args, **kwargs)
+        started = time.perf_counter()
+        try:
+            response = await original_request(self, method, str_or_url, *args, **kwargs)
+        except BaseException as exc:
+            frame = sys._getframe(1)
+            _record_aiohttp(state, self, method, str_or_url, kwargs, started, None, exc, frame)
+            raise
+        frame = sys._getframe(1)
+        _record_aiohttp(
+            state, self, method, str_or_url, kwargs, started, response.status, None, frame
+        )
+        return response
+
+    setattr(_request, _MARK, True)
+    cls._request = _request  # type: ignore[method-assign]
