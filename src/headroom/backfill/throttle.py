@@ -49,11 +49,15 @@ def replica_lag(using: str) -> str | None:
     for alias in conf.BACKFILL_REPLICAS:
         if connections[alias].vendor != "postgresql":
             continue
+        # Behind: WAL received and not replayed, for as long as no transaction was replayed.
+        # A standby that has replayed none since it started has no replay timestamp (NULL):
+        # it counts from its start, else a standby restarted while stuck never looks behind.
         row = _one(
             alias,
             "SELECT CASE WHEN NOT pg_is_in_recovery() THEN 0 "
             "WHEN pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn() THEN 0 "
-            "ELSE extract(epoch FROM now() - pg_last_xact_replay_timestamp()) END",
+            "ELSE extract(epoch FROM now() - coalesce(pg_last_xact_replay_timestamp(), "
+            "pg_postmaster_start_time())) END",
         )
         if row and row[0] is not None and float(row[0]) > limit:
             return f"replica {alias!r} replays {float(row[0]):.1f} s behind (limit {limit:g} s)"
