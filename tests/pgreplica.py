@@ -18,16 +18,12 @@ them away afterwards; pytest-django never sees them, so it makes no test databas
 
 from __future__ import annotations
 
-import glob
 import os
 import pwd
 import shutil
-import socket
-import subprocess
-import tempfile
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -35,12 +31,22 @@ from typing import Any
 import pytest
 
 from tests import services
-
-OWNER = "postgres"
+from tests.pgcluster import (
+    OWNER,
+    Cluster,
+    append_settings,
+    find_bindir,
+    free_port,
+    init,
+    new_folder,
+    run,
+    start,
+    stop,
+    tail,
+)
 
 #: Settings of every cluster (a standby starts with a copy of the primary's file).
 SETTINGS = {
-    "listen_addresses": "'127.0.0.1'",
     "fsync": "off",
     "shared_buffers": "'16MB'",
     "max_connections": "40",
@@ -51,31 +57,10 @@ SETTINGS = {
 }
 
 
-def find_bindir() -> Path | None:
-    """The folder of ``initdb``, ``pg_ctl`` and ``pg_basebackup``, or None."""
-    names = ("initdb", "pg_ctl", "pg_basebackup")
-    candidates: list[Path] = []
-    if os.environ.get("HEADROOM_PG_BINDIR"):
-        candidates.append(Path(os.environ["HEADROOM_PG_BINDIR"]))
-    versions = sorted(
-        (Path(p).parent for p in glob.glob("/usr/lib/postgresql/*/bin/initdb")),
-        key=lambda folder: int(folder.parent.name) if folder.parent.name.isdigit() else 0,
-        reverse=True,
-    )
-    candidates.extend(versions)
-    initdb = shutil.which("initdb")
-    if initdb:
-        candidates.append(Path(initdb).parent)
-    for folder in candidates:
-        if all(os.access(folder / name, os.X_OK) for name in names):
-            return folder
-    return None
-
-
 def require_binaries() -> Path:
     """PostgreSQL's server binaries, or skip (fail under HEADROOM_REQUIRE_SERVICES=1)."""
     reason = ""
-    folder = find_bindir()
+    folder = find_bindir(("initdb", "pg_ctl", "pg_basebackup"))
     if folder is None:
         reason = (
             "needs PostgreSQL's initdb, pg_ctl and pg_basebackup (Debian package "
@@ -94,50 +79,6 @@ def require_binaries() -> Path:
     return folder
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@dataclass
-class Cluster:
-    name: str
-    port: int
-    data: Path
-    log: Path
-
-    @property
-    def application_name(self) -> str:
-        """The name it streams under: its row in the upstream's pg_stat_replication."""
-        return f"headroom_{self.name}"
-
-    def connect(self, dbname: str = "postgres") -> Any:
-        """A new autocommit psycopg connection (close it, or use it in ``with``)."""
-        import psycopg
-
-        return psycopg.connect(
-            host="127.0.0.1", port=self.port, user="postgres", dbname=dbname, autocommit=True
-        )
-
-    def query(self, sql: str, params: list[Any] | None = None) -> Any:
-        """The first row of ``sql`` (None for a statement without rows), in a connection of
-        its own."""
-        with self.connect() as conn:
-            cursor = conn.execute(sql, params or [])
-            return cursor.fetchone() if cursor.description else None
-
-    def django_settings(self, dbname: str = "postgres") -> dict[str, Any]:
-        """A ``DATABASES`` entry for this cluster."""
-        return {
-            "ENGINE": "django.db.backends.postgresql",
-            "NAME": dbname,
-            "USER": "postgres",
-            "HOST": "127.0.0.1",
-            "PORT": str(self.port),
-        }
-
-
 def wait_streaming(upstream: Cluster, replica: Cluster, timeout: float = 30) -> None:
     """Until ``upstream``'s pg_stat_replication shows ``replica`` streaming."""
     deadline = time.monotonic() + timeout
@@ -151,7 +92,7 @@ def wait_streaming(upstream: Cluster, replica: Cluster, timeout: float = 30) -> 
         if time.monotonic() > deadline:
             raise AssertionError(
                 f"the {replica.name} is not streaming from the {upstream.name} after "
-                f"{timeout:g} s (state {row}); its log ends:\n{_tail(replica.log)}"
+                f"{timeout:g} s (state {row}); its log ends:\n{tail(replica.log)}"
             )
         time.sleep(0.05)
 
@@ -188,45 +129,6 @@ class Pair:
     cascade: Cluster | None = None
 
 
-def _as_owner(command: list[str]) -> list[str]:
-    if os.geteuid() == 0:
-        return ["runuser", "-u", OWNER, "--", *command]
-    return command
-
-
-def _run(command: list[str], timeout: float = 60) -> None:
-    done = subprocess.run(
-        _as_owner(command), capture_output=True, text=True, timeout=timeout, cwd="/"
-    )
-    if done.returncode:
-        raise RuntimeError(f"{' '.join(command)} failed:\n{done.stdout}{done.stderr}")
-
-
-def _tail(path: Path, lines: int = 20) -> str:
-    try:
-        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
-    except OSError:
-        return "(no log)"
-
-
-def _append(conf: Path, settings: dict[str, str]) -> None:
-    # As root the file belongs to postgres; appending to it keeps its owner and mode.
-    with conf.open("a") as f:
-        f.write("\n# tests/pgreplica.py\n")
-        for key, value in settings.items():
-            f.write(f"{key} = {value}\n")
-
-
-def _start(bindir: Path, cluster: Cluster) -> None:
-    _run([str(bindir / "pg_ctl"), "-D", str(cluster.data), "-l", str(cluster.log), "-w", "start"])
-
-
-def _stop(bindir: Path, cluster: Cluster) -> None:
-    """Stop at once (the files are deleted next); quiet when it is not running."""
-    with suppress(RuntimeError, subprocess.TimeoutExpired):
-        _run([str(bindir / "pg_ctl"), "-D", str(cluster.data), "-m", "immediate", "stop"])
-
-
 def _clone(bindir: Path, upstream: Cluster, replica: Cluster) -> None:
     """``replica``'s data folder: a hot standby that streams from ``upstream``."""
     # -R writes standby.signal and a primary_conninfo that keeps the application_name given
@@ -236,9 +138,9 @@ def _clone(bindir: Path, upstream: Cluster, replica: Cluster) -> None:
         f"application_name={replica.application_name}"
     )
     options = ["-R", "-X", "stream", "-c", "fast", "--no-sync"]
-    _run([str(bindir / "pg_basebackup"), "-d", conninfo, "-D", str(replica.data), *options])
+    run([str(bindir / "pg_basebackup"), "-d", conninfo, "-D", str(replica.data), *options])
     # The copied postgresql.conf names the upstream's port; the last line wins.
-    _append(replica.data / "postgresql.conf", {"port": str(replica.port)})
+    append_settings(replica.data / "postgresql.conf", {"port": str(replica.port)})
 
 
 @contextmanager
@@ -246,30 +148,18 @@ def streaming_pair(*, cascade: bool = False) -> Iterator[Pair]:
     """A primary and its streaming hot standby (and with ``cascade``, a standby streaming
     from that standby) on free ports of 127.0.0.1; stopped and deleted when the block ends."""
     bindir = require_binaries()
-    folder = Path(tempfile.mkdtemp(prefix="headroom-replica-"))
-    if os.geteuid() == 0:
-        shutil.chown(folder, OWNER)
+    folder = new_folder("headroom-replica-")
 
     def cluster(name: str) -> Cluster:
         return Cluster(name, free_port(), folder / name, folder / f"{name}.log")
 
-    pair = Pair(folder, cluster("primary"), cluster("standby"))
     started: list[Cluster] = []
     try:
-        options = ["-A", "trust", "-U", "postgres", "-E", "UTF8", "--no-sync", "--no-instructions"]
-        _run([str(bindir / "initdb"), "-D", str(pair.primary.data), *options])
-        _append(
-            pair.primary.data / "postgresql.conf",
-            {
-                **SETTINGS,
-                "port": str(pair.primary.port),
-                "unix_socket_directories": f"'{folder}'",
-            },
-        )
+        pair = Pair(folder, init(bindir, folder, "primary", SETTINGS), cluster("standby"))
         with (pair.primary.data / "pg_hba.conf").open("a") as f:
             f.write("host replication postgres 127.0.0.1/32 trust\n")
         started.append(pair.primary)
-        _start(bindir, pair.primary)
+        start(bindir, pair.primary)
         replicas = [(pair.primary, pair.standby)]
         if cascade:
             pair.cascade = cluster("cascade")
@@ -277,12 +167,12 @@ def streaming_pair(*, cascade: bool = False) -> Iterator[Pair]:
         for upstream, replica in replicas:
             _clone(bindir, upstream, replica)
             started.append(replica)
-            _start(bindir, replica)
+            start(bindir, replica)
             wait_streaming(upstream, replica)
         yield pair
     finally:
         for running in reversed(started):
-            _stop(bindir, running)
+            stop(bindir, running)
         shutil.rmtree(folder, ignore_errors=True)
 
 
