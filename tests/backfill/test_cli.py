@@ -55,14 +55,14 @@ def _table(alias: str) -> list[tuple[int, int | None, int]]:
 def test_dry_run_shows_before_and_after_and_changes_nothing(
     alias: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    fill_counters(alias, 5000)
+    fill_counters(alias, 20_000)
     before = _table(alias)
     code, out, _ = headroom(
         capsys, "run", "backfilltests.FillValues", "--dry-run", "--database", alias
     )
     assert code == 0, out
     assert "3 batch(es) in a transaction that was rolled back; nothing was changed." in out
-    assert "projected: 5,000 rows in about" in out
+    assert "projected: 20,000 rows in about" in out
     assert "row pk=1: value: None -> 2, hits: 0 -> 1" in out
     assert _table(alias) == before
     assert not BackfillRun.objects.using(alias).exists()

@@ -30,7 +30,8 @@ def test_100000_rows_each_processed_exactly_once(alias: str) -> None:
     assert run.state == "succeeded"
     assert hits(alias) == {1: 100_000}
     assert run.rows_done == 100_000
-    assert run.batches_done > 5  # small batches, grown toward the target time
+    # 1,000 keys first, then at most eightfold per batch: at least 4 batches.
+    assert run.batches_done >= 4
     assert run.percent == 100.0
 
 

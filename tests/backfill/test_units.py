@@ -13,17 +13,45 @@ from headroom.backfill.registry import UnknownBackfill, get_backfill
 from headroom.backfill.sizing import BatchSizer
 
 
-def test_the_size_grows_at_most_twofold_and_aims_at_the_target() -> None:
+def test_the_size_aims_at_the_target_and_grows_fast_only_while_far_below_it() -> None:
     sizer = BatchSizer(target=0.5, size=1000, low=10, high=100_000)
-    sizer.observe(1000, 0.01)  # 100,000 keys/s: the target allows 50,000
-    assert sizer.size == 2000
-    for _ in range(20):
+    # 100,000 keys/s: the target allows 50,000; half the target 25,000, more than eightfold.
+    sizer.observe(1000, 0.01)
+    assert sizer.size == 8000
+    # 8,000 keys in 0.2 s (40,000 keys/s): half the target is 10,000, so only twofold.
+    sizer.observe(8000, 0.2)
+    assert sizer.size == 16_000
+    for _ in range(30):
         sizer.observe(sizer.size, sizer.size / 100_000)
-    assert sizer.size == 50_000
+    assert sizer.size == pytest.approx(50_000, rel=0.001)
     sizer.observe(50_000, 2.0)  # suddenly 25,000 keys/s: shrink at once
     assert sizer.size < 50_000
     assert sizer.shrink(3000) == 1500
     assert BatchSizer(target=0.5, size=5, low=10, high=20).size == 10
+
+
+def test_growth_counts_from_the_batches_measured_not_the_ones_planned() -> None:
+    # With Celery, batches are sized before the ones ahead of them report: a late report
+    # of a small batch neither grows the size past twice what was measured nor shrinks it.
+    sizer = BatchSizer(target=0.5, size=1000, low=10, high=1_000_000)
+    sizer.observe(1000, 0.005)  # 200,000 keys/s: 8,000 next
+    assert sizer.size == 8000
+    sizer.observe(1000, 0.005)  # the second 1,000-key batch, sent before the first reported
+    assert sizer.size == 8000
+    sizer.observe(8000, 0.04)
+    assert sizer.size == 50_000  # half the target at 200,000 keys/s, under 8 x 8,000
+    sizer.observe(1000, 0.2)  # a late, slow batch: the rate drops, the size with it
+    assert sizer.size < 50_000
+
+
+def test_a_fast_ramp_stays_within_twice_the_target_at_a_quarter_of_the_speed() -> None:
+    # A batch grown more than twofold, run at a quarter of the speed of the batch it was
+    # sized on, still takes at most twice the target.
+    for seconds in (0.001, 0.01, 0.03, 0.05):
+        sizer = BatchSizer(target=0.5, size=1000, low=1, high=10_000_000)
+        sizer.observe(1000, seconds)
+        assert sizer.size > 2000
+        assert sizer.size / (1000 / seconds / 4) <= 2 * 0.5 + 1e-9
 
 
 def test_parameters_parse_by_type() -> None:
@@ -69,12 +97,15 @@ def test_min_batch_size_above_max_is_refused() -> None:
     assert errors and "more than BACKFILL_MAX_BATCH_SIZE (100)" in errors[0].msg
 
 
-def test_the_coordinator_polls_faster_while_batches_are_short() -> None:
+def test_the_coordinator_looks_again_when_the_oldest_batch_should_be_done() -> None:
     from headroom.backfill.coordinator import MIN_POLL_SECONDS, POLL_SECONDS, poll_seconds
 
     # Nothing measured yet: the first batches are small, look again soon.
-    assert poll_seconds(1000, None) == MIN_POLL_SECONDS
-    # A quarter of the next batch's expected time, within the bounds.
-    assert poll_seconds(4000, 100_000.0) == pytest.approx(0.01)
-    assert poll_seconds(100, 1_000_000.0) == MIN_POLL_SECONDS
-    assert poll_seconds(100_000, 200_000.0) == POLL_SECONDS
+    assert poll_seconds(1000, None, 0.0) == MIN_POLL_SECONDS
+    # Nothing in flight (throttled, or held by the rate cap): the longest pause.
+    assert poll_seconds(None, 100_000.0, 0.0) == POLL_SECONDS
+    # 10,000 keys at 100,000 a second, under way for 0.08 s: done in 0.02 s.
+    assert poll_seconds(10_000, 100_000.0, 0.08) == pytest.approx(0.02)
+    # Far from done: no longer than POLL_SECONDS; overdue: every MIN_POLL_SECONDS.
+    assert poll_seconds(100_000, 200_000.0, 0.0) == POLL_SECONDS
+    assert poll_seconds(10_000, 100_000.0, 0.5) == MIN_POLL_SECONDS

@@ -31,20 +31,24 @@ from headroom.backfill.runner import InlineRunner, LostRun, Progress, describe_r
 from headroom.backfill.worker import batch_options
 from headroom.conf import conf
 
-#: How often the coordinator looks for finished batches, in seconds: at most this long...
+#: How long the coordinator waits between looks for finished batches: at most this long...
 POLL_SECONDS = 0.05
-#: ...and at least this long; in between, a quarter of the time the next batch is expected to
-#: take, so that while batches are small (the first ones, or after a failure shrank them) the
-#: workers are not left waiting for the next poll to be sent more.
+#: ...and at least this long. In between, it waits until the oldest batch in flight is
+#: expected to be done, at the run's rate, and from then on looks every MIN_POLL_SECONDS: a
+#: finished batch is counted (and the next ones sized and sent) within a few milliseconds,
+#: the last one included, without polling all through each batch.
 MIN_POLL_SECONDS = 0.005
 
 
-def poll_seconds(size: int, rate: float | None) -> float:
-    """The pause before the next look for finished batches, for batches of ``size`` keys at
-    ``rate`` keys a second (None: not known yet)."""
+def poll_seconds(size: int | None, rate: float | None, elapsed: float) -> float:
+    """The pause before the next look for finished batches, when the oldest batch in flight
+    has ``size`` keys (None: nothing in flight) and has been under way for about ``elapsed``
+    seconds, at ``rate`` keys a second (None: not measured yet)."""
+    if size is None:
+        return POLL_SECONDS
     if not rate:
         return MIN_POLL_SECONDS
-    return min(POLL_SECONDS, max(MIN_POLL_SECONDS, size / rate / 4))
+    return min(POLL_SECONDS, max(MIN_POLL_SECONDS, size / rate - elapsed))
 
 
 def celery_app() -> Any:
@@ -137,7 +141,7 @@ class CeleryCoordinator(InlineRunner):
         healthy = True
         began = time.monotonic()
         sent_rows = 0
-        last_collect = time.monotonic()
+        last_collect = head_since = time.monotonic()
         hold_until = 0.0
         while True:
             state = self._state()
@@ -204,6 +208,8 @@ class CeleryCoordinator(InlineRunner):
                 slowest = max((b.seconds for b in finished), default=0.0)
                 hold_until = now_mono + pause * slowest
             if finished:
+                # The oldest batch still in flight started about when these finished.
+                head_since = now_mono
                 interval = max(1e-6, now_mono - last_collect)
                 last_collect = now_mono
                 new_rows = sum(b.rows for b in finished if b.state == BatchState.DONE)
@@ -229,9 +235,13 @@ class CeleryCoordinator(InlineRunner):
                         State.FAILED, f"error budget spent: {failures} key ranges failed"
                     )
 
-            in_flight = (
-                self._batches().filter(state__in=(BatchState.PENDING, BatchState.PARKED)).count()
+            waiting = list(
+                self._batches()
+                .filter(state__in=(BatchState.PENDING, BatchState.PARKED))
+                .order_by("seq")
+                .values_list("size", flat=True)
             )
+            in_flight = len(waiting)
             if planned_all and in_flight == 0:
                 late = self._batches().filter(
                     state__in=(BatchState.DONE, BatchState.FAILED), collected=False
@@ -283,9 +293,12 @@ class CeleryCoordinator(InlineRunner):
                     batch.save(using=self.using)
                     self._save(cursor=r.end, batch_size=sizer.size)
                 self._send(batch)
+                if not in_flight:
+                    head_since = time.monotonic()
                 frontier = r.end
                 sent_rows += batch.size
                 in_flight += 1
+                waiting.append(batch.size)
 
             # Batches sent long ago and held by no task: their message was lost. A task that
             # waits for its run's write slot (concurrent_batches) does not hold its batch's
@@ -305,7 +318,11 @@ class CeleryCoordinator(InlineRunner):
                     f"batch {batch.seq} was not done within {options.lease_seconds:g} s and no "
                     f"worker holds it; sent again (token {batch.token})"
                 )
-            self.sleep(poll_seconds(sizer.size, sizer.rate))
+            self.sleep(
+                poll_seconds(
+                    waiting[0] if waiting else None, sizer.rate, time.monotonic() - head_since
+                )
+            )
 
     def _in_flight_limit(self) -> int:
         """Tasks to keep queued or running: ``max_in_flight``, but on PostgreSQL, where only
