@@ -40,6 +40,11 @@ POLL_SECONDS = 0.05
 MIN_POLL_SECONDS = 0.005
 
 
+#: Batch states a worker has settled, and those still to run (or running).
+FINISHED = (BatchState.DONE, BatchState.FAILED)
+IN_FLIGHT = (BatchState.PENDING, BatchState.PARKED)
+
+
 def poll_seconds(size: int | None, rate: float | None, elapsed: float) -> float:
     """The pause before the next look for finished batches, when the oldest batch in flight
     has ``size`` keys (None: nothing in flight) and has been under way for about ``elapsed``
@@ -132,7 +137,7 @@ class CeleryCoordinator(InlineRunner):
         progress = Progress()
         seq = int(self._batches().aggregate(top=Max("seq"))["top"] or 0)
         # Taking over: whatever was sent before may be lost; send it again.
-        self._unlocked(self._batches().filter(state__in=(BatchState.PENDING, BatchState.PARKED)))
+        self._unlocked(self._batches().filter(state__in=IN_FLIGHT))
         frontier: Key | None = run.cursor
         planned_all = False
         rows_done, batches_done, busy = run.rows_done, run.batches_done, run.seconds_busy
@@ -154,12 +159,15 @@ class CeleryCoordinator(InlineRunner):
                 self._batches().filter(state=BatchState.PENDING).update(state=BatchState.PARKED)
                 return self._finish(State.CANCELLED, "cancelled on request")
 
-            # Collect what the workers finished.
-            finished = list(
+            # What the workers finished, and what is still in flight, in one look (a batch
+            # finishing after it is in flight now, and collected at the next look).
+            uncollected = list(
                 self._batches()
-                .filter(state__in=(BatchState.DONE, BatchState.FAILED), collected=False)
+                .filter(state__in=(*FINISHED, *IN_FLIGHT), collected=False)
                 .order_by("seq")
             )
+            finished = [b for b in uncollected if b.state in FINISHED]
+            waiting = [b.size for b in uncollected if b.state in IN_FLIGHT]
             now_mono = time.monotonic()
             for batch in finished:
                 if batch.state == BatchState.DONE:
@@ -197,6 +205,7 @@ class CeleryCoordinator(InlineRunner):
                         )
                     for half in halves:
                         self._send(half)
+                        waiting.append(half.size)
                     self.reporter.event(
                         f"batch {batch.seq} failed ({batch.error[:100]}); sent again as "
                         f"{len(halves)} smaller batch(es)"
@@ -235,21 +244,8 @@ class CeleryCoordinator(InlineRunner):
                         State.FAILED, f"error budget spent: {failures} key ranges failed"
                     )
 
-            waiting = list(
-                self._batches()
-                .filter(state__in=(BatchState.PENDING, BatchState.PARKED))
-                .order_by("seq")
-                .values_list("size", flat=True)
-            )
             in_flight = len(waiting)
             if planned_all and in_flight == 0:
-                late = self._batches().filter(
-                    state__in=(BatchState.DONE, BatchState.FAILED), collected=False
-                )
-                if late.exists():
-                    # Finished after the collection above: count (or split) it first, or its
-                    # rows would be missing from the run, and a failed range lost.
-                    continue
                 if failures:
                     return self._finish(
                         State.FAILED,
