@@ -33,16 +33,12 @@ from headroom.conf import conf
 
 #: How long the coordinator waits between looks for finished batches: at most this long...
 POLL_SECONDS = 0.05
-#: ...and at least this long. In between, it waits until the oldest batch in flight is
-#: expected to be done, at the run's rate, and from then on looks every MIN_POLL_SECONDS: a
-#: finished batch is counted (and the next ones sized and sent) within a few milliseconds,
-#: the last one included, without polling all through each batch.
+#: ...and at least this long. In between, a quarter of the time the oldest batch in flight
+#: is expected to take at the run's rate, and no longer than until it is expected to be
+#: done; from then on every MIN_POLL_SECONDS. A finished batch is counted (and the next ones
+#: sized and sent) within a few milliseconds, the last one included, without looking every
+#: few milliseconds all through each batch.
 MIN_POLL_SECONDS = 0.005
-
-
-#: Batch states a worker has settled, and those still to run (or running).
-FINISHED = (BatchState.DONE, BatchState.FAILED)
-IN_FLIGHT = (BatchState.PENDING, BatchState.PARKED)
 
 
 def poll_seconds(size: int | None, rate: float | None, elapsed: float) -> float:
@@ -53,7 +49,13 @@ def poll_seconds(size: int | None, rate: float | None, elapsed: float) -> float:
         return POLL_SECONDS
     if not rate:
         return MIN_POLL_SECONDS
-    return min(POLL_SECONDS, max(MIN_POLL_SECONDS, size / rate - elapsed))
+    expected = size / rate
+    return min(POLL_SECONDS, max(MIN_POLL_SECONDS, min(expected / 4, expected - elapsed)))
+
+
+#: Batch states a worker has settled, and those still to run (or running).
+FINISHED = (BatchState.DONE, BatchState.FAILED)
+IN_FLIGHT = (BatchState.PENDING, BatchState.PARKED)
 
 
 def celery_app() -> Any:
