@@ -7,7 +7,8 @@ Anchor: one set-based ``UPDATE`` of the whole table (fast, but it holds every ro
 its whole duration and writes the table's WAL in one transaction). Against it, in the same
 run: a naive loop of ``Model.save()`` (autocommit, one row per transaction; timed over the
 first ``--naive-rows`` rows), ``headroom.backfill`` inline, and ``headroom.backfill`` on
-Celery with two workers (Redis broker).
+Celery with two workers (Redis broker). The workers start, and the coordinator's Celery app
+is imported and connected to the broker, before the clock starts (the start-up is printed).
 
 Before each phase the table is rebuilt (1,000,000 rows with ``total`` NULL, then VACUUM
 ANALYZE and CHECKPOINT). Clients measure their p95 latency idle for ``--idle`` seconds, then
@@ -450,6 +451,43 @@ def backfill(executor: str, **options: Any) -> tuple[int, float, Any]:
     return run.rows_done, time.perf_counter() - began, run
 
 
+def warm_coordinator() -> float:
+    """Import the coordinator's Celery app and connect it to the broker, before any clock
+    starts; returns the seconds it took. A ``headroom backfill run --executor celery``
+    process pays this once, whatever the size of the run; here, without it, only the first
+    round's Celery phase would (Python keeps the modules and the broker connection)."""
+    from headroom.backfill.coordinator import celery_app
+
+    began = time.perf_counter()
+    with celery_app().producer_or_acquire() as producer:
+        producer.connection.ensure_connection(max_retries=1)
+    return time.perf_counter() - began
+
+
+def batch_timeline(run: Any) -> dict[str, float]:
+    """Where a Celery run's time went outside its batches (from its ``BackfillBatch`` rows):
+    before the first batch began writing, between batches, and after the last one."""
+    import datetime
+
+    from headroom.backfill.models import BackfillBatch, BatchState
+
+    done = list(
+        BackfillBatch.objects.filter(run_id=run.pk, state=BatchState.DONE).order_by("finished_at")
+    )
+    if not done or run.started_at is None or run.finished_at is None:
+        return {}
+    starts = [b.finished_at - datetime.timedelta(seconds=b.seconds) for b in done]
+    between = sum(
+        max(0.0, (start - before.finished_at).total_seconds())
+        for start, before in zip(starts[1:], done, strict=False)
+    )
+    return {
+        "before_first": (starts[0] - run.started_at).total_seconds(),
+        "between": between,
+        "after_last": (run.finished_at - done[-1].finished_at).total_seconds(),
+    }
+
+
 def start_workers(count: int) -> list[subprocess.Popen[str]]:
     env = {**os.environ, "PYTHONPATH": f"{ROOT}{os.pathsep}{ROOT / 'src'}"}
     workers = []
@@ -568,6 +606,8 @@ def run_phase(key: str, args: argparse.Namespace, anchor_seconds: float | None) 
                 "batches": run.batches_done,
                 "final_batch_size": run.batch_size,
                 "longest_batch_seconds_reported": run.longest_batch_seconds,
+                "busy_seconds": run.seconds_busy,
+                "timeline": batch_timeline(run),
             }
         end = time.monotonic()
         cpu_after = cpu_snapshot(known)
@@ -644,6 +684,18 @@ def print_diagnosis(phase: str, r: dict[str, Any]) -> None:
         print(
             f"    {label:<16} busy {cpu['machine busy %']:.0f}%, "
             f"iowait {cpu['iowait %']:.0f}%, steal {cpu['steal %']:.0f}%; cores: {shares}"
+        )
+    if r.get("batches"):
+        print(
+            f"    batches          {r['batches']} writing for {r['busy_seconds']:.2f} s of the "
+            f"run's {r['seconds']:.2f} s ({100 * r['busy_seconds'] / r['seconds']:.0f}%), the "
+            f"longest {r['longest_batch_seconds_reported']:.2f} s"
+        )
+    if r.get("timeline"):
+        t = r["timeline"]
+        print(
+            f"    outside batches  {t['before_first']:.3f} s before the first began writing, "
+            f"{t['between']:.3f} s between batches, {t['after_last']:.3f} s after the last"
         )
     server = r["server"]
     print(
@@ -762,6 +814,13 @@ def measure(args: argparse.Namespace) -> int:
         f"CPU(s); {args.repeat} round(s)",
         flush=True,
     )
+    if any(key.startswith("celery") for key in chosen):
+        print(
+            f"Celery coordinator start-up, once per process and before any clock: "
+            f"{warm_coordinator():.2f} s (importing the app and its broker transport, "
+            f"connecting to the broker)",
+            flush=True,
+        )
     rounds: list[dict[str, dict[str, Any]]] = []
     for n in range(max(1, args.repeat)):
         results: dict[str, dict[str, Any]] = {}
@@ -779,7 +838,12 @@ def measure(args: argparse.Namespace) -> int:
             print(
                 f"  round {n + 1}: {phase:<36} {r['rows']:>9,} rows in {r['seconds']:7.2f} s = "
                 f"{r['rows_per_second']:>9,.0f} rows/s {r['ratio']:.2f}x, read p95 "
-                f"{r['read_p95_ratio']:.2f}x",
+                f"{r['read_p95_ratio']:.2f}x"
+                + (
+                    f", batches writing {100 * r['busy_seconds'] / r['seconds']:.0f}% of it"
+                    if r.get("busy_seconds")
+                    else ""
+                ),
                 flush=True,
             )
         rounds.append(results)

@@ -162,14 +162,20 @@ class QuerysetPlanner:
         ``BACKFILL_EXACT_COUNT_LIMIT`` rows. Counting those would read the whole table (or
         index) in one statement before the first batch, holding a snapshot all along; the
         planner's estimate is then taken instead."""
+        planned, count = self.planned_rows()
+        return self.queryset.count() if count else planned
+
+    def planned_rows(self) -> tuple[int | None, bool]:
+        """The planner's estimate of the rows (None when not asked: no limit set, or not
+        PostgreSQL), and whether to count them exactly: unless the planner expects more than
+        ``BACKFILL_EXACT_COUNT_LIMIT``."""
         from headroom.conf import conf
 
         limit = conf.BACKFILL_EXACT_COUNT_LIMIT
-        if limit is not None:
-            planned = planned_rows(self.queryset, self.using)
-            if planned is not None and planned > limit:
-                return planned
-        return self.queryset.count()
+        if limit is None:
+            return None, True
+        planned = planned_rows(self.queryset, self.using)
+        return planned, planned is None or planned <= limit
 
     def progress(
         self, cursor: Key | None, start: Key | None, stop: Key | None, rows: int, total: int | None

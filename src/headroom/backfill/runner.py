@@ -18,6 +18,7 @@ from django.db import connections, transaction
 from django.utils import timezone
 
 from headroom.backfill import control, throttle
+from headroom.backfill.count import BackgroundCount
 from headroom.backfill.database import limit_batch, timeout_kind
 from headroom.backfill.keys import CsvPlanner, IntegerRangePlanner, Key, Planner, Range, planner_for
 from headroom.backfill.models import BackfillFailure, BackfillRun, State
@@ -120,6 +121,7 @@ class InlineRunner:
         #: Take only this run (a detached coordinator's task); None: the backfill's own.
         self.run_id: int | None = None
         self.tidier: BackgroundTidier | None = None
+        self.counter: BackgroundCount | None = None
 
     # --- state on the run row ------------------------------------------------------------
 
@@ -173,14 +175,25 @@ class InlineRunner:
         )
         self.run = claim.run
         if self.run.stop_key is None and self.run.batches_done == 0 and self.run.cursor is None:
-            start = self.planner.first_key()
+            planner = self.planner
+            start = planner.first_key()
+            count_aside = False
+            if self.vendor == "postgresql" and isinstance(planner, IntegerRangePlanner):
+                total, count_aside = planner.planned_rows()
+            else:
+                total = planner.estimate_rows()
             self._save(
-                stop_key=self.planner.stop_key(),
+                stop_key=planner.stop_key(),
                 start_key=start,
                 cursor=start,
-                rows_total=self.planner.estimate_rows(),
+                rows_total=total,
                 batch_size=self.options.batch_size,
             )
+            if count_aside and isinstance(planner, IntegerRangePlanner):
+                # Progress runs along the key: the first batch need not wait for the count
+                # (headroom.backfill.count).
+                self.counter = BackgroundCount(planner.queryset, self.using, self.run.pk)
+                self.counter.start()
         return claim
 
     def execute(self) -> BackfillRun:
@@ -199,6 +212,7 @@ class InlineRunner:
             run.refresh_from_db(using=self.using)
             return run
         finally:
+            self._join_count()
             if self.probe is not None:
                 self.probe.stop()
             if self.tidier is not None:
@@ -443,7 +457,16 @@ class InlineRunner:
         self.reporter.event("healthy again; going on")
         return self._state()
 
+    def _join_count(self) -> None:
+        """Wait for the count of the run's rows, if one runs aside, and keep its total."""
+        if self.counter is not None:
+            total = self.counter.join()
+            if total is not None:
+                self.run.rows_total = total
+            self.counter = None
+
     def _finish(self, state: str, message: str) -> BackfillRun:
+        self._join_count()
         fields: dict[str, Any] = {
             "finished_at": timezone.now(),
             "message": message,
