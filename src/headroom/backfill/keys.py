@@ -162,10 +162,10 @@ class QuerysetPlanner:
         ``BACKFILL_EXACT_COUNT_LIMIT`` rows. Counting those would read the whole table (or
         index) in one statement before the first batch, holding a snapshot all along; the
         planner's estimate is then taken instead."""
-        planned, count = self.planned_rows()
+        planned, count = self.estimated_rows()
         return self.queryset.count() if count else planned
 
-    def planned_rows(self) -> tuple[int | None, bool]:
+    def estimated_rows(self) -> tuple[int | None, bool]:
         """The planner's estimate of the rows (None when not asked: no limit set, or not
         PostgreSQL), and whether to count them exactly: unless the planner expects more than
         ``BACKFILL_EXACT_COUNT_LIMIT``."""

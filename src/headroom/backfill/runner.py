@@ -177,9 +177,12 @@ class InlineRunner:
         if self.run.stop_key is None and self.run.batches_done == 0 and self.run.cursor is None:
             planner = self.planner
             start = planner.first_key()
-            count_aside = False
             if self.vendor == "postgresql" and isinstance(planner, IntegerRangePlanner):
-                total, count_aside = planner.planned_rows()
+                # Progress runs along the key: the first batch need not wait for the count
+                # (headroom.backfill.count).
+                total, exact = planner.estimated_rows()
+                if exact:
+                    self.counter = BackgroundCount(planner.queryset, self.using, self.run.pk)
             else:
                 total = planner.estimate_rows()
             self._save(
@@ -189,10 +192,7 @@ class InlineRunner:
                 rows_total=total,
                 batch_size=self.options.batch_size,
             )
-            if count_aside and isinstance(planner, IntegerRangePlanner):
-                # Progress runs along the key: the first batch need not wait for the count
-                # (headroom.backfill.count).
-                self.counter = BackgroundCount(planner.queryset, self.using, self.run.pk)
+            if self.counter is not None:
                 self.counter.start()
         return claim
 
