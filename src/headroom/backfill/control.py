@@ -20,6 +20,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from headroom.backfill.models import ACTIVE_STATES, BackfillRun, State
+from headroom.backfill.wakeup import notify
 from headroom.conf import conf
 
 
@@ -181,6 +182,7 @@ def pause(name: str, using: str) -> BackfillRun:
     BackfillRun.objects.using(using).filter(
         pk=run.pk, state__in=(State.ENQUEUED, State.RUNNING, State.THROTTLED)
     ).update(state=State.PAUSED, updated_at=timezone.now())
+    notify(using, run.pk, "pause")
     run.refresh_from_db(using=using)
     return run
 
@@ -204,6 +206,7 @@ def cancel(name: str, using: str) -> BackfillRun:
         BackfillRun.objects.using(using).filter(pk=run.pk, state__in=ACTIVE_STATES).update(
             state=State.CANCELLING, updated_at=now
         )
+        notify(using, run.pk, "cancel")
     else:
         BackfillRun.objects.using(using).filter(pk=run.pk, state__in=ACTIVE_STATES).update(
             state=State.CANCELLED, finished_at=now, updated_at=now, owner=""

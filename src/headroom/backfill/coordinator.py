@@ -28,6 +28,7 @@ from headroom.backfill import throttle
 from headroom.backfill.keys import Key, Range
 from headroom.backfill.models import BackfillBatch, BackfillFailure, BackfillRun, BatchState, State
 from headroom.backfill.runner import InlineRunner, LostRun, Progress, describe_range
+from headroom.backfill.wakeup import LISTEN_SECONDS, Listener
 from headroom.backfill.worker import batch_options
 from headroom.conf import conf
 
@@ -70,6 +71,9 @@ def celery_app() -> Any:
 
 class CeleryCoordinator(InlineRunner):
     """Plans, sends and collects the batches of one run on Celery."""
+
+    #: Listening for the run's notifications (PostgreSQL); None: polling.
+    listener: Listener | None = None
 
     def _batches(self) -> Any:
         return BackfillBatch.objects.using(self.using).filter(run_id=self.run.pk)
@@ -134,6 +138,15 @@ class CeleryCoordinator(InlineRunner):
         ]
 
     def _loop(self) -> BackfillRun:
+        self.listener = Listener.open(self.using, self.run.pk)
+        try:
+            return self._coordinate()
+        finally:
+            if self.listener is not None:
+                self.listener.close()
+                self.listener = None
+
+    def _coordinate(self) -> BackfillRun:
         run, options = self.run, self.options
         sizer = self._sizer()
         progress = Progress()
@@ -316,11 +329,19 @@ class CeleryCoordinator(InlineRunner):
                     f"batch {batch.seq} was not done within {options.lease_seconds:g} s and no "
                     f"worker holds it; sent again (token {batch.token})"
                 )
-            self.sleep(
-                poll_seconds(
-                    waiting[0] if waiting else None, sizer.rate, time.monotonic() - head_since
-                )
-            )
+            now = time.monotonic()
+            if self.listener is None:
+                head = waiting[0] if waiting else None
+                self.sleep(poll_seconds(head, sizer.rate, now - head_since))
+                continue
+            # Woken by the next batch to finish (or a pause or cancel); else at the next thing
+            # this loop has to do on its own.
+            due = [next_health, next_stale, now + LISTEN_SECONDS]
+            if hold_until > now:
+                due.append(hold_until)
+            if options.max_rows_per_second and not planned_all:
+                due.append(began + sent_rows / options.max_rows_per_second)
+            self.listener.wait(max(MIN_POLL_SECONDS, min(due) - now))
 
     def _in_flight_limit(self) -> int:
         """Tasks to keep queued or running: ``max_in_flight``, but on PostgreSQL, where only

@@ -17,6 +17,7 @@ from headroom.backfill.options import RunOptions
 from headroom.backfill.registry import get_backfill
 from headroom.backfill.runner import execute_batch
 from headroom.backfill.tidy import Tidier
+from headroom.backfill.wakeup import notify
 
 #: The options a batch applies itself (its transaction's time limits and commit mode, tidying,
 #: and how many batches of the run may write at once): with the Celery executor the
@@ -111,6 +112,7 @@ def process_batch(
             batch.save(
                 using=using, update_fields=["state", "rows", "seconds", "worker", "finished_at"]
             )
+            notify(using, run_id, str(batch_id))  # sent as the batch commits
     except Exception as exc:
         kind = timeout_kind(exc) or type(exc).__name__
         with transaction.atomic(using=using):
@@ -121,6 +123,7 @@ def process_batch(
                 worker=who,
                 finished_at=timezone.now(),
             )
+            notify(using, run_id, str(batch_id))
         return f"batch {batch_id} failed: {kind}"
     done = f"batch {batch_id} done: {rows} rows in {batch.seconds:.3f} s"
     if slot is not None:

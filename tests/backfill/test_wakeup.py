@@ -1,0 +1,104 @@
+"""The Celery coordinator woken by PostgreSQL notifications instead of polling the batches."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import pytest
+from django.db import connections, transaction
+from django.test import override_settings
+
+from headroom.backfill import control, run_backfill
+from headroom.backfill.coordinator import CeleryCoordinator
+from headroom.backfill.wakeup import Listener, notify
+from tests import services
+from tests.backfill.conftest import fill_counters
+from tests.backfill.processes import Worker, celery_environment
+
+pytestmark = pytest.mark.django_db(databases=["default", "postgres"], transaction=True)
+
+BROKER = "redis://127.0.0.1:6379/0"
+
+
+def test_a_notification_wakes_the_listener_at_commit_and_not_after_a_rollback(
+    postgres: str,
+) -> None:
+    listener = Listener.open(postgres, 4242)
+    assert listener is not None
+    try:
+        assert listener.wait(0.05) is False  # nothing sent yet
+        with pytest.raises(RuntimeError), transaction.atomic(using=postgres):
+            notify(postgres, 4242, "rolled back")
+            raise RuntimeError
+        notify(postgres, 4241, "another run's channel")
+        assert listener.wait(0.2) is False
+        with transaction.atomic(using=postgres):
+            notify(postgres, 4242, "1")
+            notify(postgres, 4242, "2")
+        assert listener.wait(10) is True
+        # Both were taken at once: one look at the batches answers them.
+        assert listener.wait(0.05) is False
+    finally:
+        listener.close()
+
+
+def test_pause_and_cancel_wake_the_coordinator(postgres: str) -> None:
+    run = control.enqueue("backfilltests.CountEveryRow", {}, postgres, "celery")
+    listener = Listener.open(postgres, run.pk)
+    assert listener is not None
+    try:
+        control.pause("backfilltests.CountEveryRow", postgres)
+        assert listener.wait(10) is True
+        control.resume("backfilltests.CountEveryRow", postgres)
+        # Nobody runs it: cancelling it ends it at once, and there is nobody to wake.
+        control.cancel("backfilltests.CountEveryRow", postgres)
+    finally:
+        listener.close()
+
+
+def test_elsewhere_the_coordinator_polls() -> None:
+    assert connections["default"].vendor == "sqlite"
+    assert Listener.open("default", 1) is None
+    notify("default", 1, "nothing happens")  # no error, no effect
+
+
+def test_a_listening_coordinator_looks_when_batches_finish_not_every_few_ms(
+    postgres: str, workers: list[Worker], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    services.require("redis")
+    queue = f"headroom-backfill-{uuid.uuid4().hex[:8]}"
+    # Each batch takes 0.2 s on the worker: while polling, the coordinator looks several
+    # times per batch.
+    env = celery_environment(BROKER, queue, HEADROOM_TEST_BATCH_DELAY="0.2")
+    workers.append(Worker(BROKER, queue, env))
+    fill_counters(postgres, 5000)
+    looks = 0
+    state = CeleryCoordinator._state
+
+    def counted(self: CeleryCoordinator) -> str:
+        nonlocal looks
+        looks += 1
+        return state(self)
+
+    monkeypatch.setattr(CeleryCoordinator, "_state", counted)
+    settings: dict[str, Any] = {
+        "BACKFILL_CELERY_APP": "tests.backfill.celery_app.app",
+        "BACKFILL_CELERY_QUEUE": queue,
+        "BACKFILL_BATCH_SIZE": 500,
+        "BACKFILL_MAX_BATCH_SIZE": 500,
+    }
+    runs = {}
+    for mode in ("listening", "polling"):
+        if mode == "polling":
+            monkeypatch.setattr(Listener, "open", classmethod(lambda cls, using, run_id: None))
+        looks = 0
+        with override_settings(HEADROOM=settings):
+            run = run_backfill("backfilltests.CountEveryRow", database=postgres, executor="celery")
+        assert run.state == "succeeded" and run.rows_done == 5000
+        runs[mode] = (looks, run.batches_done)
+    (listening, batches), (polling, _) = runs["listening"], runs["polling"]
+    # About one look per finished batch, against one every 5-50 ms while polling.
+    assert batches == 10
+    assert listening <= 2 * batches + 5, runs
+    assert polling > 2 * listening, runs
