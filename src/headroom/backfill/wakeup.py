@@ -49,11 +49,12 @@ class Listener:
     def open(cls, using: str, run_id: int) -> Listener | None:
         """Listen on run ``run_id``'s channel; None where that is not possible (not
         PostgreSQL, or not psycopg 3.2+), and the caller polls."""
-        connection = connections[using]
+        connection: Any = connections[using]
         if connection.vendor != "postgresql":
             return None
-        raw = connection.get_new_connection(connection.get_connection_params())
-        if not hasattr(raw, "notifies"):  # psycopg2, or psycopg before 3.2
+        # The driver's own connection, outside Django's (and any pool's) bookkeeping.
+        raw = connection.Database.connect(**connection.get_connection_params())
+        if not callable(getattr(raw, "notifies", None)):  # psycopg2 (a list there)
             raw.close()
             return None
         try:
