@@ -313,6 +313,13 @@ def _ticks(pid: int) -> tuple[int, int]:
     return int(fields[11]) + int(fields[12]), int(fields[13]) + int(fields[14])
 
 
+def _comm(entry: Path) -> str:
+    try:
+        return (entry / "comm").read_text().strip()
+    except OSError:
+        return ""
+
+
 def cpu_snapshot(known: dict[str, int | None]) -> dict[str, Any]:
     """CPU ticks of the whole machine (/proc/stat) and of each process, by role."""
     total = [int(x) for x in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
@@ -329,6 +336,10 @@ def cpu_snapshot(known: dict[str, int | None]) -> dict[str, Any]:
         own, children = _ticks(pid)
         if pid in by_pid:
             role = by_pid[pid]
+        elif not cmd.strip() and _comm(entry) == "postgres":
+            # A backend exiting (its connection just closed, as the UPDATE's does) has no
+            # command line left.
+            role = "postgres backends"
         elif cmd.startswith("postgres:"):
             role = "postgres backends" if DB in cmd else "postgres background"
         elif "bin/postgres" in cmd:
