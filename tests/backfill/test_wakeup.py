@@ -43,6 +43,16 @@ def test_a_notification_wakes_the_listener_at_commit_and_not_after_a_rollback(
         listener.close()
 
 
+def test_a_listener_whose_connection_is_lost_says_so_instead_of_failing(postgres: str) -> None:
+    listener = Listener.open(postgres, 4343)
+    assert listener is not None
+    with connections[postgres].cursor() as cursor:
+        cursor.execute("SELECT pg_terminate_backend(%s)", [listener.raw.info.backend_pid])
+    # The coordinator then polls for the rest of the run.
+    assert listener.wait(1) is False
+    assert listener.broken
+
+
 def test_pause_and_cancel_wake_the_coordinator(postgres: str) -> None:
     run = control.enqueue("backfilltests.CountEveryRow", {}, postgres, "celery")
     listener = Listener.open(postgres, run.pk)

@@ -330,6 +330,8 @@ class CeleryCoordinator(InlineRunner):
                     f"worker holds it; sent again (token {batch.token})"
                 )
             now = time.monotonic()
+            if self.listener is not None and self.listener.broken:
+                self.listener = None
             if self.listener is None:
                 head = waiting[0] if waiting else None
                 self.sleep(poll_seconds(head, sizer.rate, now - head_since))

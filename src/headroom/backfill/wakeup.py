@@ -9,7 +9,8 @@ the transaction that records it done or failed (delivered when it commits), and 
 socket, and it still looks on its own at least every :data:`LISTEN_SECONDS` (health
 checks, lost tasks, the rate cap).
 
-Elsewhere (SQLite, MySQL, a driver other than psycopg 3.2 or later) it polls as before.
+Elsewhere (SQLite, MySQL, a driver other than psycopg 3.2 or later) it polls as before, and
+so it does for the rest of a run whose listening connection was lost.
 """
 
 from __future__ import annotations
@@ -44,6 +45,9 @@ class Listener:
 
     def __init__(self, raw: Any) -> None:
         self.raw = raw
+        #: The connection failed (the server restarted, the backend was terminated): the
+        #: caller polls from then on.
+        self.broken = False
 
     @classmethod
     def open(cls, using: str, run_id: int) -> Listener | None:
@@ -70,7 +74,13 @@ class Listener:
     def wait(self, seconds: float) -> bool:
         """Wait up to ``seconds`` for a notification; True if one (or more) arrived. Every
         notification that arrived is consumed: one look at the batches answers them all."""
-        return bool(list(self.raw.notifies(timeout=max(0.0, seconds), stop_after=1)))
+        try:
+            return bool(list(self.raw.notifies(timeout=max(0.0, seconds), stop_after=1)))
+        except Exception:
+            log.warning("stopped listening for batches (connection lost); polling instead")
+            self.broken = True
+            self.close()
+            return False
 
     def close(self) -> None:
         self.raw.close()
