@@ -112,3 +112,49 @@ def test_a_listening_coordinator_looks_when_batches_finish_not_every_few_ms(
     assert batches == 10
     assert listening <= 2 * batches + 5, runs
     assert polling > 2 * listening, runs
+
+
+class Events:
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+
+    def update(self, run: object) -> None:
+        pass
+
+    def event(self, text: str) -> None:
+        self.lines.append(text)
+
+
+def test_a_coordinator_that_hears_nothing_goes_back_to_polling(
+    postgres: str, workers: list[Worker], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Behind a pooler in transaction mode LISTEN is accepted and nothing arrives: here the
+    # coordinator listens on a channel nobody notifies.
+    services.require("redis")
+    queue = f"headroom-backfill-{uuid.uuid4().hex[:8]}"
+    env = celery_environment(BROKER, queue, HEADROOM_TEST_BATCH_DELAY="0.2")
+    workers.append(Worker(BROKER, queue, env))
+    fill_counters(postgres, 5000)
+    listen = Listener.open.__func__  # type: ignore[attr-defined]
+    deaf: list[Listener] = []
+
+    def open_deaf(cls: type[Listener], using: str, run_id: int) -> Listener | None:
+        listener = listen(cls, using, run_id + 1_000_000)
+        deaf.append(listener)
+        return listener
+
+    monkeypatch.setattr(Listener, "open", classmethod(open_deaf))
+    events = Events()
+    settings: dict[str, Any] = {
+        "BACKFILL_CELERY_APP": "tests.backfill.celery_app.app",
+        "BACKFILL_CELERY_QUEUE": queue,
+        "BACKFILL_BATCH_SIZE": 500,
+        "BACKFILL_MAX_BATCH_SIZE": 500,
+    }
+    with override_settings(HEADROOM=settings):
+        run = run_backfill(
+            "backfilltests.CountEveryRow", database=postgres, executor="celery", reporter=events
+        )
+    assert deaf, "the coordinator did not listen"
+    assert run.state == "succeeded" and run.rows_done == 5000
+    assert any("are not announced on this connection" in line for line in events.lines), events

@@ -28,7 +28,7 @@ from headroom.backfill import throttle
 from headroom.backfill.keys import Key, Range
 from headroom.backfill.models import BackfillBatch, BackfillFailure, BackfillRun, BatchState, State
 from headroom.backfill.runner import InlineRunner, LostRun, Progress, describe_range
-from headroom.backfill.wakeup import LISTEN_SECONDS, Listener
+from headroom.backfill.wakeup import LISTEN_SECONDS, MISSED_NOTIFICATIONS, Listener
 from headroom.backfill.worker import batch_options
 from headroom.conf import conf
 
@@ -163,6 +163,9 @@ class CeleryCoordinator(InlineRunner):
         sent_rows = 0
         last_collect = head_since = time.monotonic()
         hold_until = 0.0
+        # Listening: whether the last wait ended with a notification, and how many looks in a
+        # row found a batch finished that no notification announced.
+        woken, missed = True, 0
         while True:
             state = self._state()
             if state == State.PAUSED:
@@ -183,6 +186,18 @@ class CeleryCoordinator(InlineRunner):
             )
             finished = [b for b in uncollected if b.state in FINISHED]
             waiting = [b.size for b in uncollected if b.state in IN_FLIGHT]
+            if self.listener is not None and finished and not woken:
+                missed += 1
+                if missed >= MISSED_NOTIFICATIONS:
+                    # Behind a pooler in transaction mode (PgBouncer), LISTEN is accepted
+                    # but nothing is delivered: waiting for notifications would leave each
+                    # finished batch uncollected for LISTEN_SECONDS.
+                    self.reporter.event(
+                        "finished batches are not announced on this connection (a pooler "
+                        "in transaction mode?); looking for them by polling instead"
+                    )
+                    self.listener.close()
+                    self.listener = None
             now_mono = time.monotonic()
             for batch in finished:
                 if batch.state == BatchState.DONE:
@@ -343,7 +358,9 @@ class CeleryCoordinator(InlineRunner):
                 due.append(hold_until)
             if options.max_rows_per_second and not planned_all:
                 due.append(began + sent_rows / options.max_rows_per_second)
-            self.listener.wait(max(MIN_POLL_SECONDS, min(due) - now))
+            woken = self.listener.wait(max(MIN_POLL_SECONDS, min(due) - now))
+            if woken:
+                missed = 0
 
     def _in_flight_limit(self) -> int:
         """Tasks to keep queued or running: ``max_in_flight``, but on PostgreSQL, where only

@@ -10,7 +10,8 @@ socket, and it still looks on its own at least every :data:`LISTEN_SECONDS` (hea
 checks, lost tasks, the rate cap).
 
 Elsewhere (SQLite, MySQL, a driver other than psycopg 3.2 or later) it polls as before, and
-so it does for the rest of a run whose listening connection was lost.
+so it does for the rest of a run whose listening connection was lost, or where finished
+batches keep arriving unannounced (see :data:`MISSED_NOTIFICATIONS`).
 """
 
 from __future__ import annotations
@@ -24,6 +25,10 @@ log = logging.getLogger("headroom.backfill")
 
 #: While listening, the coordinator still looks at least this often.
 LISTEN_SECONDS = 0.5
+#: A coordinator that finds this many times in a row, at a look it woke up for on its own,
+#: that a batch finished without a notification polls from then on: the channel does not
+#: work on its connection (a pooler in transaction mode accepts LISTEN but delivers nothing).
+MISSED_NOTIFICATIONS = 2
 
 
 def channel(run_id: int) -> str:
