@@ -11,6 +11,22 @@ from tests import services
 from tests.backfill.processes import Worker
 
 
+class Events:
+    """A reporter that keeps what the runner said, and may act on it (``on_event``)."""
+
+    def __init__(self, on_event: Callable[[str], object] | None = None) -> None:
+        self.lines: list[str] = []
+        self.on_event = on_event
+
+    def update(self, run: object) -> None:
+        pass
+
+    def event(self, text: str) -> None:
+        self.lines.append(text)
+        if self.on_event:
+            self.on_event(text)
+
+
 def fill_counters(using: str, rows: int, *, value: int | None = None) -> None:
     """``rows`` Counter rows with ids 1..rows, in one statement."""
     sql_value = "NULL" if value is None else str(int(value))

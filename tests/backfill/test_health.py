@@ -17,26 +17,10 @@ from django.test import override_settings
 from headroom.backfill import run_backfill
 from headroom.backfill.models import BackfillFailure, BackfillRun
 from tests.backfill import hooks
-from tests.backfill.conftest import fill_counters, hits
+from tests.backfill.conftest import Events, fill_counters, hits
 from tests.backfill.processes import wait_for
 
 pytestmark = pytest.mark.django_db(databases=["default", "postgres"], transaction=True)
-
-
-class Events:
-    """A reporter that keeps what the runner said, and may act on it."""
-
-    def __init__(self, on_event: Any = None) -> None:
-        self.lines: list[str] = []
-        self.on_event = on_event
-
-    def update(self, run: BackfillRun) -> None:
-        pass
-
-    def event(self, text: str) -> None:
-        self.lines.append(text)
-        if self.on_event:
-            self.on_event(text)
 
 
 @pytest.fixture

@@ -8,20 +8,9 @@ from django.test.utils import CaptureQueriesContext
 
 from headroom.backfill import run_backfill
 from headroom.backfill.models import BackfillRun
-from tests.backfill.conftest import fill_counters, hits
+from tests.backfill.conftest import Events, fill_counters, hits
 
 pytestmark = pytest.mark.django_db(databases=["default", "postgres"], transaction=True)
-
-
-class Events:
-    def __init__(self) -> None:
-        self.lines: list[str] = []
-
-    def update(self, run: object) -> None:
-        pass
-
-    def event(self, text: str) -> None:
-        self.lines.append(text)
 
 
 def test_100000_rows_each_processed_exactly_once(alias: str) -> None:

@@ -15,18 +15,7 @@ from headroom.backfill.runner import InlineRunner
 from headroom.conf import ConfigError, build
 from tests import services
 from tests.backfill.app.models import Counter
-from tests.backfill.conftest import fill_counters, hits
-
-
-class Events:
-    def __init__(self) -> None:
-        self.lines: list[str] = []
-
-    def update(self, run: Any) -> None:
-        pass
-
-    def event(self, text: str) -> None:
-        self.lines.append(text)
+from tests.backfill.conftest import Events, fill_counters, hits
 
 
 def test_pacer_pauses_while_the_probe_is_slow_and_stops_pausing_when_it_recovers() -> None:

@@ -25,26 +25,13 @@ from headroom.backfill import run_backfill
 from headroom.backfill.models import BackfillRun
 from tests import pgreplica
 from tests.backfill.app.models import Counter
-from tests.backfill.conftest import fill_counters, hits
+from tests.backfill.conftest import Events, fill_counters, hits
 from tests.backfill.processes import wait_for
 
 pytestmark = pytest.mark.services
 
 PRIMARY, STANDBY, CASCADE = "replica_primary", "replica_standby", "replica_cascade"
 ROWS = 3000
-
-
-class Events:
-    """A reporter that keeps what the runner said."""
-
-    def __init__(self) -> None:
-        self.lines: list[str] = []
-
-    def update(self, run: BackfillRun) -> None:
-        pass
-
-    def event(self, text: str) -> None:
-        self.lines.append(text)
 
 
 @contextmanager

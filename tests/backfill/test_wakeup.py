@@ -13,12 +13,22 @@ from headroom.backfill import control, run_backfill
 from headroom.backfill.coordinator import CeleryCoordinator
 from headroom.backfill.wakeup import Listener, notify
 from tests import services
-from tests.backfill.conftest import fill_counters
+from tests.backfill.conftest import Events, fill_counters
 from tests.backfill.processes import Worker, celery_environment
 
 pytestmark = pytest.mark.django_db(databases=["default", "postgres"], transaction=True)
 
 BROKER = "redis://127.0.0.1:6379/0"
+
+
+def _coordinator_settings(queue: str) -> dict[str, Any]:
+    """Settings of a coordinator in this process that sends 500-key batches to ``queue``."""
+    return {
+        "BACKFILL_CELERY_APP": "tests.backfill.celery_app.app",
+        "BACKFILL_CELERY_QUEUE": queue,
+        "BACKFILL_BATCH_SIZE": 500,
+        "BACKFILL_MAX_BATCH_SIZE": 500,
+    }
 
 
 def test_a_notification_wakes_the_listener_at_commit_and_not_after_a_rollback(
@@ -73,16 +83,21 @@ def test_elsewhere_the_coordinator_polls() -> None:
     notify("default", 1, "nothing happens")  # no error, no effect
 
 
-def test_a_listening_coordinator_looks_when_batches_finish_not_every_few_ms(
-    postgres: str, workers: list[Worker], monkeypatch: pytest.MonkeyPatch
-) -> None:
+@pytest.fixture
+def slow_queue(postgres: str, workers: list[Worker]) -> str:
+    """A queue with a worker whose batches take 0.2 s each (while polling, the coordinator
+    looks several times per batch), and 5,000 rows to fill: 10 batches of 500."""
     services.require("redis")
     queue = f"headroom-backfill-{uuid.uuid4().hex[:8]}"
-    # Each batch takes 0.2 s on the worker: while polling, the coordinator looks several
-    # times per batch.
     env = celery_environment(BROKER, queue, HEADROOM_TEST_BATCH_DELAY="0.2")
     workers.append(Worker(BROKER, queue, env))
     fill_counters(postgres, 5000)
+    return queue
+
+
+def test_a_listening_coordinator_looks_when_batches_finish_not_every_few_ms(
+    postgres: str, slow_queue: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     looks = 0
     state = CeleryCoordinator._state
 
@@ -92,12 +107,7 @@ def test_a_listening_coordinator_looks_when_batches_finish_not_every_few_ms(
         return state(self)
 
     monkeypatch.setattr(CeleryCoordinator, "_state", counted)
-    settings: dict[str, Any] = {
-        "BACKFILL_CELERY_APP": "tests.backfill.celery_app.app",
-        "BACKFILL_CELERY_QUEUE": queue,
-        "BACKFILL_BATCH_SIZE": 500,
-        "BACKFILL_MAX_BATCH_SIZE": 500,
-    }
+    settings = _coordinator_settings(slow_queue)
     runs = {}
     for mode in ("listening", "polling"):
         if mode == "polling":
@@ -114,27 +124,11 @@ def test_a_listening_coordinator_looks_when_batches_finish_not_every_few_ms(
     assert polling > 2 * listening, runs
 
 
-class Events:
-    def __init__(self) -> None:
-        self.lines: list[str] = []
-
-    def update(self, run: object) -> None:
-        pass
-
-    def event(self, text: str) -> None:
-        self.lines.append(text)
-
-
 def test_a_coordinator_that_hears_nothing_goes_back_to_polling(
-    postgres: str, workers: list[Worker], monkeypatch: pytest.MonkeyPatch
+    postgres: str, slow_queue: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Behind a pooler in transaction mode LISTEN is accepted and nothing arrives: here the
     # coordinator listens on a channel nobody notifies.
-    services.require("redis")
-    queue = f"headroom-backfill-{uuid.uuid4().hex[:8]}"
-    env = celery_environment(BROKER, queue, HEADROOM_TEST_BATCH_DELAY="0.2")
-    workers.append(Worker(BROKER, queue, env))
-    fill_counters(postgres, 5000)
     listen = Listener.open.__func__  # type: ignore[attr-defined]
     deaf: list[Listener] = []
 
@@ -145,12 +139,7 @@ def test_a_coordinator_that_hears_nothing_goes_back_to_polling(
 
     monkeypatch.setattr(Listener, "open", classmethod(open_deaf))
     events = Events()
-    settings: dict[str, Any] = {
-        "BACKFILL_CELERY_APP": "tests.backfill.celery_app.app",
-        "BACKFILL_CELERY_QUEUE": queue,
-        "BACKFILL_BATCH_SIZE": 500,
-        "BACKFILL_MAX_BATCH_SIZE": 500,
-    }
+    settings = _coordinator_settings(slow_queue)
     with override_settings(HEADROOM=settings):
         run = run_backfill(
             "backfilltests.CountEveryRow", database=postgres, executor="celery", reporter=events
