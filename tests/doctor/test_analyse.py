@@ -36,20 +36,28 @@ def test_a_short_stream_is_not_worth_reporting() -> None:
     assert tiny_chunk_findings([streamed(40, 1)]) == []
 
 
-def test_a_blocking_httpx_call_gets_an_httpx_fix() -> None:
+def _untimed_call(library: str, method: str, url: str, ms: float, route: str) -> dict[str, Any]:
+    """The probe's record of a request to ``route`` that made one call to ``url`` with no
+    timeout, taking ``ms``."""
+    host_port = url.split("/")[2]
+    host, _, port = host_port.partition(":")
     call = {
-        "library": "httpx",
-        "method": "POST",
-        "host": "127.0.0.1",
-        "port": 8443,
-        "url": "http://127.0.0.1:8443/charge",
+        "library": library,
+        "method": method,
+        "host": host,
+        "port": int(port) if port else 443,
+        "url": url,
         "status": 200,
-        "duration_ms": 83.0,
+        "duration_ms": ms,
         "timeout": None,
         "error": None,
-        "location": {"file": "shop/payments.py", "line": 12, "function": "charge"},
+        "location": {"file": "shop/views.py", "line": 12, "function": "view"},
     }
-    record = {"request_id": "r", "route": "checkout/", "duration_ms": 90.0, "outbound": [call]}
+    return {"request_id": "r", "route": route, "duration_ms": ms + 7, "outbound": [call]}
+
+
+def test_a_blocking_httpx_call_gets_an_httpx_fix() -> None:
+    record = _untimed_call("httpx", "POST", "http://127.0.0.1:8443/charge", 83.0, "checkout/")
 
     [finding] = blocking_call_findings([record], {})
 
@@ -61,19 +69,7 @@ def test_a_blocking_httpx_call_gets_an_httpx_fix() -> None:
 
 
 def test_a_blocking_aiohttp_call_gets_an_aiohttp_fix() -> None:
-    call = {
-        "library": "aiohttp",
-        "method": "GET",
-        "host": "api.example.com",
-        "port": 443,
-        "url": "https://api.example.com/rates",
-        "status": 200,
-        "duration_ms": 140.0,
-        "timeout": None,
-        "error": None,
-        "location": {"file": "shop/rates.py", "line": 30, "function": "rates"},
-    }
-    record = {"request_id": "r", "route": "rates/", "duration_ms": 150.0, "outbound": [call]}
+    record = _untimed_call("aiohttp", "GET", "https://api.example.com/rates", 140.0, "rates/")
 
     [finding] = blocking_call_findings([record], {})
 

@@ -3,17 +3,22 @@ real local HTTP and SMTP servers."""
 
 from __future__ import annotations
 
+import asyncio
 import http.server
 import json
 import os
+import socket
 import socketserver
 import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import pytest
+from asgiref.sync import async_to_sync
+from django.test import AsyncClient
 from pytest_django.fixtures import Settings as SettingsWrapper
 
 from headroom.probe import aggregates, queries, spool, sql, state
@@ -170,3 +175,46 @@ def line_of(text: str, path: Path = VIEWS) -> int:
         if text in line:
             return number
     raise AssertionError(f"{text!r} is not in {path}")
+
+
+def port_of(url: str) -> int:
+    return int(url.rsplit(":", 1)[1])
+
+
+def refused_url() -> str:
+    """A URL on a local port that nothing listens on."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    return f"http://127.0.0.1:{port}/"
+
+
+def concurrent_calls(capture: Capture, path: str, http_server: str) -> tuple[Any, Any]:
+    """Two requests at once to the async view at ``path`` (which calls out to ``url`` with
+    ``timeout``): one calling a slow URL with no timeout, one a quick URL with a 3 s one.
+    Checks that each call landed in its own request's record; returns the two calls, slow
+    then quick."""
+
+    async def both() -> list[Any]:
+        client = AsyncClient()
+        return await asyncio.gather(
+            client.get(
+                path + urlencode({"url": f"{http_server}/slow", "timeout": "none"}),
+                headers={"X-Headroom-Request-Id": "slow"},
+            ),
+            client.get(
+                path + urlencode({"url": f"{http_server}/ok", "timeout": "3"}),
+                headers={"X-Headroom-Request-Id": "quick"},
+            ),
+        )
+
+    responses = async_to_sync(both)()
+
+    assert [r.json() for r in responses] == [{"status": 200}, {"status": 200}]
+    calls = {r["request_id"]: r["outbound"] for r in capture.records()}
+    (slow,) = calls["slow"]
+    (quick,) = calls["quick"]
+    assert (slow["url"], slow["timeout"]) == (f"{http_server}/slow", None)
+    assert (quick["url"], quick["timeout"]) == (f"{http_server}/ok", 3.0)
+    assert slow["duration_ms"] > 900 > quick["duration_ms"]
+    return slow, quick

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import socket
 import sys
 import time
 from typing import Any
@@ -17,7 +16,7 @@ from django.test import AsyncClient
 from headroom.doctor.analyse import blocking_call_findings
 from headroom.probe import outbound
 from headroom.probe.state import RequestState
-from tests.probe.conftest import Capture, line_of
+from tests.probe.conftest import Capture, concurrent_calls, line_of, port_of, refused_url
 
 PATH = "/async/call-out/aiohttp/?"
 
@@ -26,24 +25,17 @@ def _get(**query: str) -> Any:
     return async_to_sync(AsyncClient().get)(PATH + urlencode(query))
 
 
-def _port(url: str) -> int:
-    return int(url.rsplit(":", 1)[1])
-
-
-def _refused_url() -> str:
-    with socket.socket() as sock:  # a port that nothing listens on
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    return f"http://127.0.0.1:{port}/"
-
-
 def test_the_session_default_timeout_is_recorded(capture: Capture, http_server: str) -> None:
     response = _get(url=f"{http_server}/ok?key=s3cret")
 
     assert response.json() == {"status": 200}
     (call,) = capture.last()["outbound"]  # once: aiohttp does not go through http.client
     assert call["library"] == "aiohttp"
-    assert (call["method"], call["host"], call["port"]) == ("GET", "127.0.0.1", _port(http_server))
+    assert (call["method"], call["host"], call["port"]) == (
+        "GET",
+        "127.0.0.1",
+        port_of(http_server),
+    )
     assert call["url"] == f"{http_server}/ok"  # the query string (often a key) is dropped
     assert call["status"] == 200
     assert call["timeout"] == 300.0  # the session's default total: not "no timeout"
@@ -109,7 +101,7 @@ def test_redirects_are_followed_inside_one_record(capture: Capture, http_server:
 
 
 def test_a_refused_connection_records_the_error(capture: Capture) -> None:
-    url = _refused_url()
+    url = refused_url()
     response = _get(url=url, timeout="1")
 
     assert response.json() == {"error": "ClientConnectorError"}
@@ -133,29 +125,8 @@ def test_a_timed_out_call_records_the_error(capture: Capture, http_server: str) 
 
 
 def test_async_calls_land_in_their_own_request(capture: Capture, http_server: str) -> None:
-    async def both() -> list[Any]:
-        client = AsyncClient()
-        return await asyncio.gather(
-            client.get(
-                PATH + urlencode({"url": f"{http_server}/slow", "timeout": "none"}),
-                headers={"X-Headroom-Request-Id": "slow"},
-            ),
-            client.get(
-                PATH + urlencode({"url": f"{http_server}/ok", "timeout": "3"}),
-                headers={"X-Headroom-Request-Id": "quick"},
-            ),
-        )
-
-    responses = async_to_sync(both)()
-
-    assert [r.json() for r in responses] == [{"status": 200}, {"status": 200}]
-    calls = {r["request_id"]: r["outbound"] for r in capture.records()}
-    (slow,) = calls["slow"]
-    (quick,) = calls["quick"]
-    assert (slow["url"], slow["timeout"]) == (f"{http_server}/slow", None)
-    assert (quick["url"], quick["timeout"]) == (f"{http_server}/ok", 3.0)
+    slow, quick = concurrent_calls(capture, PATH, http_server)
     assert slow["library"] == quick["library"] == "aiohttp"
-    assert slow["duration_ms"] > 900 > quick["duration_ms"]
 
 
 def test_calls_outside_a_request_are_not_recorded(capture: Capture, http_server: str) -> None:

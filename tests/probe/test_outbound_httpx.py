@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
-import socket
 import sys
-from typing import Any
 from urllib.parse import urlencode
 
 import httpx
@@ -14,18 +11,7 @@ from asgiref.sync import async_to_sync
 from django.test import AsyncClient, Client
 
 from headroom.probe import outbound
-from tests.probe.conftest import Capture, line_of
-
-
-def _port(url: str) -> int:
-    return int(url.rsplit(":", 1)[1])
-
-
-def _refused_url() -> str:
-    with socket.socket() as sock:  # a port that nothing listens on
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    return f"http://127.0.0.1:{port}/"
+from tests.probe.conftest import Capture, concurrent_calls, line_of, port_of, refused_url
 
 
 def test_a_call_without_a_timeout_is_flagged(
@@ -37,7 +23,11 @@ def test_a_call_without_a_timeout_is_flagged(
     assert response.json() == {"status": 200}
     (call,) = capture.last()["outbound"]  # once: httpx does not go through http.client
     assert call["library"] == "httpx"
-    assert (call["method"], call["host"], call["port"]) == ("GET", "127.0.0.1", _port(http_server))
+    assert (call["method"], call["host"], call["port"]) == (
+        "GET",
+        "127.0.0.1",
+        port_of(http_server),
+    )
     assert call["url"] == f"{http_server}/ok"  # the query string (often a key) is dropped
     assert call["status"] == 200
     assert call["timeout"] is None
@@ -70,7 +60,7 @@ def test_the_default_timeout_of_the_module_level_helper_is_recorded(
 
 
 def test_a_refused_connection_records_the_error(client: Client, capture: Capture) -> None:
-    url = _refused_url()
+    url = refused_url()
     response = client.get("/call-out/httpx/?" + urlencode({"url": url, "timeout": "1"}))
 
     assert response.json() == {"error": "ConnectError"}
@@ -98,36 +88,14 @@ def test_a_timed_out_call_records_the_error(
 
 
 def test_async_calls_land_in_their_own_request(capture: Capture, http_server: str) -> None:
-    async def both() -> list[Any]:
-        client = AsyncClient()
-        path = "/async/call-out/httpx/?"
-        return await asyncio.gather(
-            client.get(
-                path + urlencode({"url": f"{http_server}/slow", "timeout": "none"}),
-                headers={"X-Headroom-Request-Id": "slow"},
-            ),
-            client.get(
-                path + urlencode({"url": f"{http_server}/ok", "timeout": "3"}),
-                headers={"X-Headroom-Request-Id": "quick"},
-            ),
-        )
-
-    responses = async_to_sync(both)()
-
-    assert [r.json() for r in responses] == [{"status": 200}, {"status": 200}]
-    calls = {r["request_id"]: r["outbound"] for r in capture.records()}
-    (slow,) = calls["slow"]
-    (quick,) = calls["quick"]
-    assert (slow["url"], slow["timeout"]) == (f"{http_server}/slow", None)
-    assert (quick["url"], quick["timeout"]) == (f"{http_server}/ok", 3.0)
+    slow, quick = concurrent_calls(capture, "/async/call-out/httpx/?", http_server)
     assert slow["library"] == quick["library"] == "httpx"
-    assert slow["duration_ms"] > 900 > quick["duration_ms"]
     assert slow["location"]["function"] == "async_call_out_httpx"
     assert slow["location"]["line"] == line_of("response = await http.get(url)")
 
 
 def test_a_refused_async_connection_records_the_error(capture: Capture) -> None:
-    url = _refused_url()
+    url = refused_url()
     response = async_to_sync(AsyncClient().get)(
         "/async/call-out/httpx/?" + urlencode({"url": url, "timeout": "1"})
     )
