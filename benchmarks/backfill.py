@@ -1,6 +1,7 @@
 """Backfill 1,000,000 rows on PostgreSQL four ways, with concurrent clients measuring themselves.
 
-    python benchmarks/backfill.py [--rows 1000000] [--naive-rows 100000] [--idle 4]
+    python benchmarks/backfill.py [--rows 1000000] [--naive-rows 100000] [--idle 6]
+                                  [--read-rate 300] [--write-rate 50]
                                   [--server machine|tuned|both] [--phases ...] [--repeat 3]
 
 Anchor: one set-based ``UPDATE`` of the whole table (fast, but it holds every row lock for
@@ -11,21 +12,22 @@ Celery with two workers (Redis broker). The workers start, and the coordinator's
 is imported and connected to the broker, before the clock starts (the start-up is printed).
 
 Before each phase the table is rebuilt (1,000,000 rows with ``total`` NULL, then VACUUM
-ANALYZE and CHECKPOINT). Clients measure their p95 latency idle for ``--idle`` seconds, then
-during the phase: pgbench reading one row by primary key 300 times a second (the reader the
-targets are judged on), a Python process doing the same in a loop, and a Python writer
-updating random rows (``note``). A control phase (``hog``) spins one process on one core for
-as long as the UPDATE took, with no database work: what a busy core alone costs the readers.
-A sampler reads ``pg_stat_activity`` every 10 ms and records how long
-each transaction of the phase holding row locks (one with an xid) had been open: the
-longest lock held. Each phase runs ``--repeat`` times (3) in rounds; the figures printed
-are medians over the rounds, each ratio taken against the same round's single UPDATE.
+ANALYZE and CHECKPOINT). The site's traffic, two pgbench clients on a fixed schedule, measures
+its p95 latency idle for ``--idle`` seconds, then during the phase: a reader reading one row by
+primary key (``--read-rate``, 300 a second) and a writer updating a random row
+(``--write-rate``, 50 a second). A control phase (``hog``) spins one process on one core for
+as long as the UPDATE took, with no database work: what a busy core alone costs the reader.
+A sampler reads ``pg_stat_activity`` every 10 ms and records, for each transaction of the
+phase holding row locks (one with an xid), the span between the sample before the first
+that saw its xid and the sample after the last: the longest lock held. Each phase runs
+``--repeat`` times (3) in rounds; the figures printed are medians over the rounds, each ratio
+taken against the same round's single UPDATE.
 
 ``--server both`` (the default) runs everything on the machine's PostgreSQL as it is, then
 on a private cluster configured as ``headroom dbconfig`` advises (benchmarks/pgserver.py).
 
 Prints, per phase: rows/s and the ratio to the single UPDATE, the longest lock held, the
-readers' and writer's p95 during the phase and the ratio to their idle p95. The last line is
+reader's and the writer's p95 during the phase and the ratio to their idle p95. The last line is
 the backfill's throughput ratio to the single UPDATE, inline and on Celery.
 """
 
@@ -35,7 +37,6 @@ import argparse
 import json
 import multiprocessing
 import os
-import random
 import signal
 import statistics
 import subprocess
@@ -94,141 +95,98 @@ def rebuild(rows: int) -> None:
         conn.execute("CHECKPOINT")
 
 
-# --- the concurrent reader, writer and samplers (other processes) ------------------------
+# --- the concurrent reader and writer (pgbench), and the sampler ----------------------------
 
-
-def reader(rows: int, out: Any, stop: Any) -> None:
-    """Reads one row by primary key in a loop, alone in its process (no GIL shared with the
-    samplers), noting (start, "read", seconds, backend pid) per statement."""
-    samples: list[tuple[float, str, float]] = []
-    chance = random.Random(7)
-    with pg() as conn:
-        out.send(conn.info.backend_pid)
-        # The last column is the time the server spent on the statement (from receiving it
-        # to producing the row): what is left of the latency is the round trip and waiting
-        # for a CPU, in this process or in the backend.
-        sql = (
-            f"SELECT o.*, extract(epoch FROM clock_timestamp() - statement_timestamp()) "
-            f"FROM {TABLE} o WHERE id = %s"
-        )
-        while not stop.is_set():
-            started = time.monotonic()
-            began = time.perf_counter()
-            row = conn.execute(sql, [chance.randint(1, rows)]).fetchone()
-            samples.append((started, "read", time.perf_counter() - began))
-            samples.append((started, "read server", float(row[-1]) if row else 0.0))
-            time.sleep(0.002)
-    out.send(samples)
-    out.close()
-
+#: application_name of the two pgbench clients, so that the sampler can tell their backends
+#: from the backfill's.
+READER_NAME = "headroom-bench-reader"
+WRITER_NAME = "headroom-bench-writer"
 
 #: Backends of the benchmark's database at work, and background processes not idle. A
-#: transaction with an xid has written (or locked) rows: it holds row locks until it ends,
-#: so its age is how long it has held them. (pg_stat_activity only: pg_locks takes every
-#: lock-manager partition lock, and read 100 times a second it slows the very clients
-#: measured.)
+#: transaction with an xid has written (or locked) rows: it holds row locks until it ends.
+#: (pg_stat_activity only: pg_locks takes every lock-manager partition lock, and read 100
+#: times a second it slows the very clients measured.)
 ACTIVITY = (
-    "SELECT a.pid, a.backend_type, coalesce(a.state, ''), coalesce(a.wait_event_type, ''), "
-    "coalesce(a.wait_event, ''), a.xact_start::text, "
-    "extract(epoch FROM clock_timestamp() - a.xact_start), a.backend_xid IS NOT NULL "
+    "SELECT a.pid, a.backend_type, coalesce(a.application_name, ''), coalesce(a.state, ''), "
+    "coalesce(a.wait_event_type, ''), coalesce(a.wait_event, ''), a.xact_start::text, "
+    "a.backend_xid IS NOT NULL "
     "FROM pg_stat_activity a WHERE a.pid <> pg_backend_pid() AND ("
     "(a.datname = current_database() AND (a.state = 'active' OR a.xact_start IS NOT NULL)) "
     "OR (a.backend_type <> 'client backend' AND a.wait_event_type IS DISTINCT FROM 'Activity'))"
 )
 
 
-def client(rows: int, reader_pid: int, out: Any, stop: Any) -> None:
-    """A writer and a sampler, each on its own connection and thread.
+def sampler(out: Any, stop: Any) -> None:
+    """Every 10 ms, reads pg_stat_activity.
 
-    The writer notes (start, "write", seconds) per statement. Every 10 ms the sampler reads
-    pg_stat_activity: per transaction of the backfill (or UPDATE) holding row locks (it has an
-    xid), how long it had been open when last seen; and the wait event of every active
-    backend, by role (the reader, the writer, the backfill or UPDATE, background processes).
+    Per transaction of the backfill (or UPDATE) that has an xid (it has written or locked
+    rows), the sample before the first that saw the xid and the first sample after the last
+    one: between them it held its row locks. (Not since ``xact_start``: a Celery batch's
+    transaction begins by waiting for its write slot, and holds no lock while it waits.)
+    Also the wait event of every active backend, by role (the reader, the writer, the
+    backfill or UPDATE, background processes).
     """
-    import threading
-
-    samples: list[tuple[float, str, float]] = []
-    longest: dict[tuple[int, str], tuple[float, float]] = {}
+    held: dict[tuple[int, str], list[float]] = {}  # [seen before, first seen, last seen]
     waits: list[tuple[float, str, str]] = []
-    writer_pid: list[int] = []
-
-    def write() -> None:
-        chance = random.Random(8)
-        with pg() as conn:
-            writer_pid.append(conn.info.backend_pid)
-            sql = f"UPDATE {TABLE} SET note = note WHERE id = %s"
-            while not stop.is_set():
-                # Noted at its start: a write blocked through a whole phase belongs to it.
-                started = time.monotonic()
-                began = time.perf_counter()
-                conn.execute(sql, [chance.randint(1, rows)])
-                samples.append((started, "write", time.perf_counter() - began))
-                time.sleep(0.002)
-
-    def sample() -> None:
-        with pg() as conn:
-            while not stop.is_set():
-                found = conn.execute(ACTIVITY).fetchall()
-                now = time.monotonic()
-                for pid, kind, state, wtype, wevent, start, seconds, locking in found:
-                    if pid == reader_pid:
-                        role = "reader"
-                    elif pid in writer_pid:
-                        role = "writer"
-                    elif kind == "client backend":
-                        role = "backfill"
-                    else:
-                        role = f"bg:{kind}"
-                    if state == "active" or role.startswith("bg:"):
-                        event = f"{wtype}:{wevent}" if wtype else "CPU"
-                        waits.append((now, role, event))
-                    if locking and role == "backfill" and start is not None:
-                        before = longest.get((pid, start), (now, 0.0))[1]
-                        longest[(pid, start)] = (now, max(float(seconds), before))
-                time.sleep(0.01)
-
-    threads = [threading.Thread(target=write), threading.Thread(target=sample)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    out.send({"samples": samples, "locks": [(t, s) for t, s in longest.values()], "waits": waits})
+    before = time.monotonic()
+    with pg() as conn:
+        while not stop.is_set():
+            found = conn.execute(ACTIVITY).fetchall()
+            now = time.monotonic()
+            seen = set()
+            for pid, kind, app, state, wtype, wevent, start, locking in found:
+                if app == READER_NAME:
+                    role = "reader"
+                elif app == WRITER_NAME:
+                    role = "writer"
+                elif kind == "client backend":
+                    role = "backfill"
+                else:
+                    role = f"bg:{kind}"
+                if state == "active" or role.startswith("bg:"):
+                    event = f"{wtype}:{wevent}" if wtype else "CPU"
+                    waits.append((now, role, event))
+                if locking and role == "backfill" and start is not None:
+                    seen.add((pid, start))
+                    held.setdefault((pid, start), [before, now, now])[2] = now
+            for key, times in held.items():
+                if key not in seen and len(times) == 3:
+                    times.append(now)  # the first sample after the last that saw it
+            before = now
+            time.sleep(0.01)
+    locks = [(times[1], times[-1] - times[0]) for times in held.values()]
+    out.send({"locks": locks, "waits": waits})
     out.close()
 
 
-class Client:
-    def __init__(self, rows: int) -> None:
-        self.reader_pipe, child = multiprocessing.Pipe()
-        self.stop = multiprocessing.Event()
-        self.reader = multiprocessing.Process(
-            target=reader, args=(rows, child, self.stop), daemon=True
-        )
-        self.reader.start()
-        reader_pid = self.reader_pipe.recv()
+class Sampler:
+    def __init__(self) -> None:
         self.parent, child = multiprocessing.Pipe()
-        self.process = multiprocessing.Process(
-            target=client, args=(rows, reader_pid, child, self.stop), daemon=True
-        )
+        self.stop = multiprocessing.Event()
+        self.process = multiprocessing.Process(target=sampler, args=(child, self.stop), daemon=True)
         self.process.start()
-        self.pids = {"reader": self.reader.pid, "writer+sampler": self.process.pid}
 
     def finish(self) -> dict[str, Any]:
         self.stop.set()
         data: dict[str, Any] = self.parent.recv()
-        data["samples"] += self.reader_pipe.recv()
         self.process.join(30)
-        self.reader.join(30)
         return data
 
 
 READ_SCRIPT = "\\set id random(1, {rows})\nSELECT * FROM {table} WHERE id = :id;\n"
+WRITE_SCRIPT = "\\set id random(1, {rows})\nUPDATE {table} SET note = note WHERE id = :id;\n"
 
 
 def pgbench(
-    script: Path, rate: int, seconds: int, log_prefix: Path | None
+    script: Path,
+    rate: int,
+    seconds: int,
+    log_prefix: Path | None,
+    name: str = "pgbench",
 ) -> subprocess.Popen[str]:
     """One pgbench client running ``script`` ``rate`` times a second on a fixed schedule
-    (prepared statements), logging each transaction under ``log_prefix`` when given."""
+    (prepared statements) as application ``name``, logging each transaction under
+    ``log_prefix`` when given."""
     command = [
         "pgbench",
         *("-h", os.environ.get("HEADROOM_TEST_PG_HOST", "127.0.0.1")),
@@ -246,12 +204,16 @@ def pgbench(
         stderr=subprocess.DEVNULL,
         text=True,
         cwd=log_prefix.parent if log_prefix else None,
+        env={**os.environ, "PGAPPNAME": name},
     )
 
 
-def pgbench_latencies(folder: Path, prefix: str, start: float, end: float) -> list[float]:
-    """Latencies (seconds) of the logged transactions that began in [start, end) (epoch
-    seconds), each without its schedule lag: what is left is the statement's round trip."""
+def pgbench_latencies(
+    folder: Path, prefix: str, start: float, end: float, lag: bool = False
+) -> list[float]:
+    """Latencies (seconds) of the logged transactions due in [start, end) (epoch seconds).
+    Without ``lag`` each is counted from the moment pgbench sent it (what is left is the
+    statement's round trip); with it, from the moment it was due on the schedule."""
     out: list[float] = []
     for log in folder.glob(f"{prefix}*"):
         for line in log.read_text().splitlines():
@@ -260,44 +222,65 @@ def pgbench_latencies(folder: Path, prefix: str, start: float, end: float) -> li
                 continue  # the last line of a client stopped mid-write
             total_us, lag_us = int(parts[2]), int(parts[6])
             finished = int(parts[4]) + int(parts[5]) / 1e6
-            began = finished - total_us / 1e6
-            if start <= began < end:
-                out.append((total_us - lag_us) / 1e6)
+            due = finished - total_us / 1e6
+            if start <= due < end:
+                out.append((total_us - (0 if lag else lag_us)) / 1e6)
     return out
 
 
-class Reads:
-    """The reader the targets are judged on: pgbench (C, libpq, a prepared primary-key read)
-    at ``rate`` reads a second on a fixed schedule, each latency logged without its schedule
-    lag. Its client spends a few microseconds per read, so its latency is the database's
-    answer and the round trip; the Python reader's (``Client``) also holds the time its own
-    interpreter needs, which slows down whenever the other core is busy with anything, even a
-    loop that never touches the database (the ``hog`` phase shows it)."""
+class Traffic:
+    """The site's traffic, whose latency the targets are judged on: two pgbench clients
+    (C, libpq, prepared statements), each on its own connection and on a fixed schedule.
 
-    def __init__(self, rows: int, rate: int = 300) -> None:
+    - The reader reads one row by primary key ``read_rate`` times a second. Its latency is
+      counted from the moment it sent the read: pgbench's own client spends a few
+      microseconds per read, so what is left is the database's answer and the round trip.
+    - The writer updates one random row (``note``) ``write_rate`` times a second. Its latency
+      is counted from the moment the write was due: a write waiting for a row lock holds
+      back the writes behind it, as requests queue behind a blocked one.
+    """
+
+    def __init__(self, rows: int, read_rate: int, write_rate: int) -> None:
         import tempfile
 
-        self.folder = Path(tempfile.mkdtemp(prefix="headroom-reads-"))
-        script = self.folder / "read.sql"
-        script.write_text(READ_SCRIPT.format(rows=rows, table=TABLE))
-        self.process = pgbench(script, rate, 3600, self.folder / "reads")
+        self.folder = Path(tempfile.mkdtemp(prefix="headroom-traffic-"))
+        self.processes: dict[str, subprocess.Popen[str]] = {}
+        for kind, script, rate, name in (
+            ("reads", READ_SCRIPT, read_rate, READER_NAME),
+            ("writes", WRITE_SCRIPT, write_rate, WRITER_NAME),
+        ):
+            if rate <= 0:
+                continue
+            path = self.folder / f"{kind.rstrip('s')}.sql"  # not matched by the logs' glob
+            path.write_text(script.format(rows=rows, table=TABLE))
+            self.processes[kind] = pgbench(path, rate, 3600, self.folder / kind, name)
+
+    @property
+    def pids(self) -> dict[str, int]:
+        return {f"pgbench {kind}": p.pid for kind, p in self.processes.items()}
 
     def finish(self) -> None:
-        # pgbench buffers its log: the lines of the phase reach the file as later reads
-        # fill the buffer, so stop it a moment after the phase.
+        # pgbench buffers its log: the lines of the phase reach the file as later
+        # transactions fill the buffer, so stop it a moment after the phase.
         time.sleep(0.5)
-        self.process.terminate()
-        self.process.wait(30)
+        for process in self.processes.values():
+            process.terminate()
+        for process in self.processes.values():
+            process.wait(30)
 
-    def latencies(self, start: float, end: float) -> list[float]:
+    def reads(self, start: float, end: float) -> list[float]:
         return pgbench_latencies(self.folder, "reads", start, end)
+
+    def writes(self, start: float, end: float) -> list[float]:
+        return pgbench_latencies(self.folder, "writes", start, end, lag=True)
 
     def close(self) -> None:
         import shutil
 
-        if self.process.poll() is None:
-            self.process.kill()
-            self.process.wait(30)
+        for process in self.processes.values():
+            if process.poll() is None:
+                process.kill()
+                process.wait(30)
         shutil.rmtree(self.folder, ignore_errors=True)
 
 
@@ -418,10 +401,6 @@ def p95(values: list[float]) -> float:
     if len(values) < 20:
         return max(values)
     return statistics.quantiles(values, n=20)[18]
-
-
-def window(data: dict[str, Any], kind: str, start: float, end: float) -> list[float]:
-    return [s for t, k, s in data["samples"] if k == kind and start <= t < end]
 
 
 # --- the phases -------------------------------------------------------------------------
@@ -564,6 +543,7 @@ PHASES = {
     "celery-2": "backfill celery x2, 2 writing",
     "inline-async": "backfill inline, synchronous_commit off",
     "inline-tidy": "backfill inline, tidy",
+    "celery-tidy": "backfill celery x2, tidy",
     "inline-probe": "backfill inline, probe 1.25x",
     "celery-probe": "backfill celery x2, probe 1.25x",
 }
@@ -574,24 +554,25 @@ OPTIONS: dict[str, dict[str, Any]] = {
     "celery-2": {"executor": "celery", "concurrent_batches": 2},
     "inline-async": {"executor": "inline", "synchronous_commit": "off"},
     "inline-tidy": {"executor": "inline", "tidy": True},
+    "celery-tidy": {"executor": "celery", "tidy": True},
     "inline-probe": {"executor": "inline", "latency_probe_ratio": 1.25},
     "celery-probe": {"executor": "celery", "latency_probe_ratio": 1.25},
 }
 
 
 def run_phase(key: str, args: argparse.Namespace, anchor_seconds: float | None) -> dict[str, Any]:
-    """Rebuild the table, measure the client idle, then during phase ``key``."""
+    """Rebuild the table, measure the traffic idle, then during phase ``key``."""
     rebuild(args.rows)
     workers: list[subprocess.Popen[str]] = []
     known: dict[str, int | None] = {"runner (benchmark process)": os.getpid()}
-    reads = Reads(args.rows)
+    traffic = Traffic(args.rows, args.read_rate, args.write_rate)
     epoch = time.time() - time.monotonic()  # monotonic + epoch: pgbench's log clock
     try:
-        known["pgbench reader"] = reads.process.pid
+        known.update(traffic.pids)
         if key.startswith("celery"):
             workers = start_workers(2)
-        load = Client(args.rows)
-        known.update(load.pids)
+        sampling = Sampler()
+        known["sampler"] = sampling.process.pid
         time.sleep(1.0)
         idle_start = time.monotonic()
         cpu_idle = cpu_snapshot(known)
@@ -623,13 +604,15 @@ def run_phase(key: str, args: argparse.Namespace, anchor_seconds: float | None) 
         end = time.monotonic()
         cpu_after = cpu_snapshot(known)
         after = server_counters()
-        data = load.finish()
-        reads.finish()
-        read_idle = reads.latencies(idle_start + epoch, start + epoch)
-        read_during = reads.latencies(start + epoch, end + epoch)
+        data = sampling.finish()
+        traffic.finish()
+        idle = (idle_start + epoch, start + epoch)
+        during = (start + epoch, end + epoch)
+        read_idle, read_during = traffic.reads(*idle), traffic.reads(*during)
+        write_idle, write_during = traffic.writes(*idle), traffic.writes(*during)
     finally:
         stop_workers(workers)
-        reads.close()
+        traffic.close()
     locks = [s for t, s in data["locks"] if start <= t <= end + 0.05]
     r = {
         "rows": rows,
@@ -640,15 +623,10 @@ def run_phase(key: str, args: argparse.Namespace, anchor_seconds: float | None) 
         "read_samples": len(read_during),
         "read_p95_idle_ms": 1000 * p95(read_idle),
         "read_p95_ms": 1000 * p95(read_during),
-        "py_read_samples_idle": len(window(data, "read", idle_start, start)),
-        "py_read_samples": len(window(data, "read", start, end)),
-        "py_read_p95_idle_ms": 1000 * p95(window(data, "read", idle_start, start)),
-        "py_read_p95_ms": 1000 * p95(window(data, "read", start, end)),
-        "read_server_p95_idle_ms": 1000 * p95(window(data, "read server", idle_start, start)),
-        "read_server_p95_ms": 1000 * p95(window(data, "read server", start, end)),
-        "write_p95_idle_ms": 1000 * p95(window(data, "write", idle_start, start)),
-        "write_p95_ms": 1000 * p95(window(data, "write", start, end)),
-        "write_max_ms": 1000 * max(window(data, "write", start, end), default=0.0),
+        "write_samples": len(write_during),
+        "write_p95_idle_ms": 1000 * p95(write_idle),
+        "write_p95_ms": 1000 * p95(write_during),
+        "write_max_ms": 1000 * max(write_during, default=0.0),
         "reader_waits_idle": wait_profile(data, "reader", idle_start, start),
         "reader_waits": wait_profile(data, "reader", start, end),
         "backfill_waits": wait_profile(data, "backfill", start, end),
@@ -658,7 +636,6 @@ def run_phase(key: str, args: argparse.Namespace, anchor_seconds: float | None) 
         **extra,
     }
     r["read_p95_ratio"] = r["read_p95_ms"] / r["read_p95_idle_ms"]
-    r["py_read_p95_ratio"] = r["py_read_p95_ms"] / r["py_read_p95_idle_ms"]
     r["write_p95_ratio"] = r["write_p95_ms"] / r["write_p95_idle_ms"]
     return r
 
@@ -673,12 +650,10 @@ def spread(values: list[float], fmt: str) -> str:
 
 def print_diagnosis(phase: str, r: dict[str, Any]) -> None:
     print(
-        f"  {phase}: pgbench reader {r['read_samples_idle']:,} reads idle, "
-        f"{r['read_samples']:,} during, p95 {1000 * r['read_p95_idle_ms']:.0f}->"
-        f"{1000 * r['read_p95_ms']:.0f} us; Python reader {r['py_read_samples_idle']:,} idle, "
-        f"{r['py_read_samples']:,} during, p95 {1000 * r['py_read_p95_idle_ms']:.0f}->"
-        f"{1000 * r['py_read_p95_ms']:.0f} us, of which the server's "
-        f"{1000 * r['read_server_p95_idle_ms']:.0f}->{1000 * r['read_server_p95_ms']:.0f} us"
+        f"  {phase}: reader {r['read_samples_idle']:,} reads idle, {r['read_samples']:,} "
+        f"during, p95 {1000 * r['read_p95_idle_ms']:.0f}->{1000 * r['read_p95_ms']:.0f} us; "
+        f"writer {r['write_samples']:,} writes during, p95 {r['write_p95_idle_ms']:.1f}->"
+        f"{r['write_p95_ms']:.1f} ms, the slowest {r['write_max_ms']:.0f} ms"
     )
     for label, profile in (
         ("reader idle", r["reader_waits_idle"]),
@@ -722,7 +697,16 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--naive-rows", type=int, default=100_000)
-    parser.add_argument("--idle", type=float, default=4.0, help="idle seconds before each phase")
+    parser.add_argument("--idle", type=float, default=6.0, help="idle seconds before each phase")
+    parser.add_argument(
+        "--read-rate", type=int, default=300, help="the reader's primary-key reads a second"
+    )
+    parser.add_argument(
+        "--write-rate",
+        type=int,
+        default=50,
+        help="the writer's updates of random rows a second (0: no writer)",
+    )
     parser.add_argument(
         "--phases",
         default="update,hog,naive,inline,celery",
@@ -862,7 +846,7 @@ def measure(args: argparse.Namespace) -> int:
     print()
     print(
         f"{'phase':<32} {'rows/s':>9} {'x UPDATE':>17} {'lock':>6} "
-        f"{'read p95 x idle':>17} {'py read p95':>17} {'write p95 x idle':>17}"
+        f"{'read p95 x idle':>17} {'write p95 x idle':>17}"
     )
     summary: dict[str, dict[str, Any]] = {}
     for phase in (PHASES[k] for k in chosen):
@@ -876,8 +860,6 @@ def measure(args: argparse.Namespace) -> int:
             "longest_lock_seconds": max(r["longest_lock_seconds"] for r in runs),
             "read_p95_ratio": statistics.median(r["read_p95_ratio"] for r in runs),
             "read_p95_ratios": [r["read_p95_ratio"] for r in runs],
-            "py_read_p95_ratio": statistics.median(r["py_read_p95_ratio"] for r in runs),
-            "py_read_p95_ratios": [r["py_read_p95_ratio"] for r in runs],
             "write_p95_ratio": statistics.median(r["write_p95_ratio"] for r in runs),
             "rounds": runs,
         }
@@ -886,24 +868,23 @@ def measure(args: argparse.Namespace) -> int:
             f"{spread([r['ratio'] for r in runs], '.2f'):>17} "
             f"{summary[phase]['longest_lock_seconds']:>5.2f}s "
             f"{spread([r['read_p95_ratio'] for r in runs], '.2f'):>17} "
-            f"{spread([r['py_read_p95_ratio'] for r in runs], '.2f'):>17} "
             f"{spread([r['write_p95_ratio'] for r in runs], '.1f'):>17}"
         )
     print(
         "(medians over the rounds, range in brackets; lock: the longest any transaction of the "
-        "phase held row locks, over all rounds; read: pgbench reading by primary key 300 times "
-        "a second, against its p95 in the seconds before the phase; py read: the same from a "
-        "Python client, whose own interpreter time is most of its latency; write: a Python "
-        "client updating random rows)"
+        "phase held row locks, over all rounds; read: pgbench reading by primary key "
+        f"{args.read_rate} times a second, its p95 against its p95 in the {args.idle:g} s before "
+        f"the phase; write: pgbench updating a random row {args.write_rate} times a second, "
+        "each write's latency counted from the moment it was due)"
     )
     if "naive save() loop" in summary:
         naive = summary["naive save() loop"]["rounds"][0]
         print(f"(the naive loop was timed over its first {naive['rows']:,} rows, in round 1)")
     if args.diagnose:
         print()
-        print("what the Python reader waited on (share of pg_stat_activity samples while it was")
-        print("active;")
-        print("CPU = running or runnable, no wait event), and where the CPU went (last round):")
+        print("what the reader and the backfill waited on (share of pg_stat_activity samples")
+        print("while active; CPU = running or runnable, no wait event), and where the CPU went")
+        print("(last round):")
         for phase, r in rounds[-1].items():
             print_diagnosis(phase, r)
     if "CPU hog (control)" in summary:
@@ -911,8 +892,7 @@ def measure(args: argparse.Namespace) -> int:
         print(
             "control: one process spinning on one core for as long as the UPDATE took, with no "
             "database work, raised the reader's p95 "
-            f"{spread([r['read_p95_ratio'] for r in hog_runs], '.2f')}x (Python reader "
-            f"{spread([r['py_read_p95_ratio'] for r in hog_runs], '.2f')}x): what keeping one "
+            f"{spread([r['read_p95_ratio'] for r in hog_runs], '.2f')}x: what keeping one "
             f"of this machine's {os.cpu_count()} cores busy costs the reader, whatever does it"
         )
     print(f"(target: backfill >= 0.90x, lock <= {2 * target:.1f} s, read p95 <= 1.25x idle)")
