@@ -430,6 +430,23 @@ def naive_loop(limit: int) -> tuple[int, float]:
     return done, time.perf_counter() - began
 
 
+def hand_loop(step: int = 5000) -> tuple[int, float]:
+    """The issue's yardstick for batching: a hand-written loop of ``step``-key primary-key
+    range UPDATEs, one transaction each, with no checkpoint, throttle or progress."""
+    with pg() as conn:
+        top = conn.execute(f"SELECT max(id) FROM {TABLE}").fetchone()[0] or 0
+        done = 0
+        began = time.perf_counter()
+        for low in range(0, top, step):
+            cursor = conn.execute(
+                f"UPDATE {TABLE} SET total = quantity * unit_price "
+                "WHERE id > %s AND id <= %s AND total IS NULL",
+                [low, low + step],
+            )
+            done += cursor.rowcount
+        return done, time.perf_counter() - began
+
+
 def backfill(executor: str, **options: Any) -> tuple[int, float, Any]:
     from django.db import connection
 
@@ -538,6 +555,7 @@ PHASES = {
     "update": "single UPDATE",
     "hog": "CPU hog (control)",
     "naive": "naive save() loop",
+    "hand": "hand loop, 5,000-key UPDATEs",
     "inline": "backfill inline",
     "celery": "backfill celery x2",
     "celery-2": "backfill celery x2, 2 writing",
@@ -592,6 +610,8 @@ def run_phase(key: str, args: argparse.Namespace, anchor_seconds: float | None) 
             rows, seconds = 0, time.perf_counter() - began
         elif key == "naive":
             rows, seconds = naive_loop(args.naive_rows)
+        elif key == "hand":
+            rows, seconds = hand_loop()
         else:
             rows, seconds, run = backfill(**OPTIONS[key])
             extra = {
