@@ -20,8 +20,9 @@ as long as the UPDATE took, with no database work: what a busy core alone costs 
 A sampler reads ``pg_stat_activity`` every 10 ms and records, for each transaction of the
 phase holding row locks (one with an xid), the span between the sample before the first
 that saw its xid and the sample after the last: the longest lock held. Each phase runs
-``--repeat`` times (3) in rounds; the figures printed are medians over the rounds, each ratio
-taken against the same round's single UPDATE.
+``--repeat`` times (3) in rounds. Each round begins and ends with the single UPDATE, and
+each ratio is taken against the mean rows/s of those two, so that the machine drifting
+during a round favours no phase; the figures printed are medians over the rounds.
 
 ``--server both`` (the default) runs everything on the machine's PostgreSQL as it is, then
 on a private cluster configured as ``headroom dbconfig`` advises (benchmarks/pgserver.py).
@@ -208,13 +209,9 @@ def pgbench(
     )
 
 
-def pgbench_latencies(
-    folder: Path, prefix: str, start: float, end: float, lag: bool = False
-) -> list[float]:
-    """Latencies (seconds) of the logged transactions due in [start, end) (epoch seconds).
-    Without ``lag`` each is counted from the moment pgbench sent it (what is left is the
-    statement's round trip); with it, from the moment it was due on the schedule."""
-    out: list[float] = []
+def pgbench_log(folder: Path, prefix: str, start: float, end: float) -> Any:
+    """(latency, schedule lag) in seconds of each transaction logged under ``prefix`` that
+    was due in [start, end) (epoch seconds)."""
     for log in folder.glob(f"{prefix}*"):
         for line in log.read_text().splitlines():
             parts = line.split()
@@ -224,8 +221,18 @@ def pgbench_latencies(
             finished = int(parts[4]) + int(parts[5]) / 1e6
             due = finished - total_us / 1e6
             if start <= due < end:
-                out.append((total_us - (0 if lag else lag_us)) / 1e6)
-    return out
+                yield total_us / 1e6, lag_us / 1e6
+
+
+def pgbench_latencies(
+    folder: Path, prefix: str, start: float, end: float, lag: bool = False
+) -> list[float]:
+    """Latencies (seconds) of the logged transactions due in [start, end) (epoch seconds).
+    Without ``lag`` each is counted from the moment pgbench sent it (what is left is the
+    statement's round trip); with it, from the moment it was due on the schedule."""
+    return [
+        total - (0.0 if lag else late) for total, late in pgbench_log(folder, prefix, start, end)
+    ]
 
 
 class Traffic:
@@ -259,10 +266,17 @@ class Traffic:
     def pids(self) -> dict[str, int]:
         return {f"pgbench {kind}": p.pid for kind, p in self.processes.items()}
 
-    def finish(self) -> None:
-        # pgbench buffers its log: the lines of the phase reach the file as later
-        # transactions fill the buffer, so stop it a moment after the phase.
-        time.sleep(0.5)
+    def finish(self, end: float) -> None:
+        """Stop the clients once each has logged a transaction due after ``end`` (epoch
+        seconds), or after 10 s. pgbench writes its log through a 4 KB buffer and a
+        terminated pgbench does not flush it: the writer, at 50 lines a second, would lose
+        its last 1-2 s."""
+        deadline = time.monotonic() + 10
+        for kind in self.processes:
+            while time.monotonic() < deadline and not any(
+                True for _ in pgbench_log(self.folder, kind, end, float("inf"))
+            ):
+                time.sleep(0.1)
         for process in self.processes.values():
             process.terminate()
         for process in self.processes.values():
@@ -391,6 +405,18 @@ def hog(seconds: float) -> None:
     end = time.monotonic() + seconds
     while time.monotonic() < end:
         pass
+
+
+def quantile(values: list[float], percent: int) -> float:
+    """The ``percent``-th percentile of ``values`` (NaN with fewer than two)."""
+    if len(values) < 2:
+        return float("nan")
+    return statistics.quantiles(values, n=100)[percent - 1]
+
+
+def share_above(values: list[float], bound: float) -> float:
+    """The share of ``values`` above ``bound`` (NaN with none)."""
+    return sum(v > bound for v in values) / len(values) if values else float("nan")
 
 
 def p95(values: list[float]) -> float:
@@ -553,6 +579,7 @@ def stop_workers(workers: list[subprocess.Popen[str]]) -> None:
 
 PHASES = {
     "update": "single UPDATE",
+    "update-end": "single UPDATE, end of round",
     "hog": "CPU hog (control)",
     "naive": "naive save() loop",
     "hand": "hand loop, 5,000-key UPDATEs",
@@ -625,7 +652,7 @@ def run_phase(key: str, args: argparse.Namespace, anchor_seconds: float | None) 
         cpu_after = cpu_snapshot(known)
         after = server_counters()
         data = sampling.finish()
-        traffic.finish()
+        traffic.finish(end + epoch)
         idle = (idle_start + epoch, start + epoch)
         during = (start + epoch, end + epoch)
         read_idle, read_during = traffic.reads(*idle), traffic.reads(*during)
@@ -643,6 +670,11 @@ def run_phase(key: str, args: argparse.Namespace, anchor_seconds: float | None) 
         "read_samples": len(read_during),
         "read_p95_idle_ms": 1000 * p95(read_idle),
         "read_p95_ms": 1000 * p95(read_during),
+        "read_p50_idle_ms": 1000 * statistics.median(read_idle or [float("nan")]),
+        "read_p50_ms": 1000 * statistics.median(read_during or [float("nan")]),
+        "read_p99_idle_ms": 1000 * quantile(read_idle, 99),
+        "read_p99_ms": 1000 * quantile(read_during, 99),
+        "read_slow_share": share_above(read_during, p95(read_idle)),
         "write_samples": len(write_during),
         "write_p95_idle_ms": 1000 * p95(write_idle),
         "write_p95_ms": 1000 * p95(write_during),
@@ -671,7 +703,10 @@ def spread(values: list[float], fmt: str) -> str:
 def print_diagnosis(phase: str, r: dict[str, Any]) -> None:
     print(
         f"  {phase}: reader {r['read_samples_idle']:,} reads idle, {r['read_samples']:,} "
-        f"during, p95 {1000 * r['read_p95_idle_ms']:.0f}->{1000 * r['read_p95_ms']:.0f} us; "
+        f"during; p50 {1000 * r['read_p50_idle_ms']:.0f}->{1000 * r['read_p50_ms']:.0f} us, "
+        f"p95 {1000 * r['read_p95_idle_ms']:.0f}->{1000 * r['read_p95_ms']:.0f} us, "
+        f"p99 {1000 * r['read_p99_idle_ms']:.0f}->{1000 * r['read_p99_ms']:.0f} us, "
+        f"{100 * r['read_slow_share']:.0f}% of the reads during above the idle p95; "
         f"writer {r['write_samples']:,} writes during, p95 {r['write_p95_idle_ms']:.1f}->"
         f"{r['write_p95_ms']:.1f} ms, the slowest {r['write_max_ms']:.0f} ms"
     )
@@ -737,7 +772,8 @@ def main(argv: list[str] | None = None) -> int:
         type=int,
         default=3,
         help="rounds of the phases (the naive loop runs in the first only); figures are the "
-        "median over the rounds, each ratio taken against the same round's single UPDATE",
+        "median over the rounds, each ratio taken against the mean of the single UPDATEs that "
+        "begin and end the round",
     )
     parser.add_argument(
         "--diagnose",
@@ -818,7 +854,9 @@ def both_servers(argv: list[str], args: argparse.Namespace) -> int:
 
 
 def measure(args: argparse.Namespace) -> int:
-    chosen = ["update"] + [p for p in args.phases.split(",") if p in PHASES and p != "update"]
+    chosen = ["update"] + [
+        p for p in args.phases.split(",") if p in PHASES and p not in ("update", "update-end")
+    ]
 
     create_database()
     from django.conf import settings
@@ -839,21 +877,21 @@ def measure(args: argparse.Namespace) -> int:
     rounds: list[dict[str, dict[str, Any]]] = []
     for n in range(max(1, args.repeat)):
         results: dict[str, dict[str, Any]] = {}
-        for key in chosen:
+        # The round ends with a second UPDATE: each ratio is taken against the mean of the
+        # two, so that the machine slowing down or speeding up during the round does not
+        # favour the phases that ran first or last.
+        for key in [*chosen, "update-end"]:
             if key == "naive" and n > 0:
                 continue
             phase = PHASES[key]
             anchor = results.get("single UPDATE", {}).get("seconds")
-            r = run_phase(key, args, anchor)
-            if key != "update":
-                r["ratio"] = r["rows_per_second"] / results["single UPDATE"]["rows_per_second"]
-            else:
-                r["ratio"] = 1.0
+            r = run_phase("update" if key == "update-end" else key, args, anchor)
             results[phase] = r
+            first = results["single UPDATE"]["rows_per_second"]
             print(
                 f"  round {n + 1}: {phase:<36} {r['rows']:>9,} rows in {r['seconds']:7.2f} s = "
-                f"{r['rows_per_second']:>9,.0f} rows/s {r['ratio']:.2f}x, read p95 "
-                f"{r['read_p95_ratio']:.2f}x"
+                f"{r['rows_per_second']:>9,.0f} rows/s {r['rows_per_second'] / first:.2f}x "
+                f"the first UPDATE, read p95 {r['read_p95_ratio']:.2f}x"
                 + (
                     f", batches writing {100 * r['busy_seconds'] / r['seconds']:.0f}% of it"
                     if r.get("busy_seconds")
@@ -861,6 +899,21 @@ def measure(args: argparse.Namespace) -> int:
                 ),
                 flush=True,
             )
+        anchor_rate = statistics.mean(
+            results[name]["rows_per_second"] for name in ("single UPDATE", PHASES["update-end"])
+        )
+        for r in results.values():
+            r["ratio"] = r["rows_per_second"] / anchor_rate
+        print(
+            f"  round {n + 1}: the UPDATEs at its start and end: "
+            f"{results['single UPDATE']['seconds']:.2f} s and "
+            f"{results[PHASES['update-end']]['seconds']:.2f} s; ratios are to their mean, "
+            f"{anchor_rate:,.0f} rows/s: "
+            + ", ".join(
+                f"{name} {r['ratio']:.2f}x" for name, r in results.items() if r["rows"] > 0
+            ),
+            flush=True,
+        )
         rounds.append(results)
 
     print()
@@ -869,7 +922,7 @@ def measure(args: argparse.Namespace) -> int:
         f"{'read p95 x idle':>17} {'write p95 x idle':>17}"
     )
     summary: dict[str, dict[str, Any]] = {}
-    for phase in (PHASES[k] for k in chosen):
+    for phase in (PHASES[k] for k in [*chosen, "update-end"]):
         runs = [results[phase] for results in rounds if phase in results]
         if not runs:
             continue
