@@ -10,9 +10,10 @@ the batches keep the WAL buffers full that WAL write waits its turn. Measured on
 machine (docs/backfill.md, "Tidying after each batch"): with a pgbench client reading random
 rows and no other writer, its p95 went to 1.9-2.3x its idle value behind the batches and
 stayed at 1.01-1.20x with tidying, as during one set-based ``UPDATE`` of the same rows (whose
-old versions cannot be pruned before its single commit). With benchmarks/backfill.py's
-Python client reading and writing beside the batches, tidying made that client's reads
-slower, not faster (1.9x against 1.5x), so it is off unless ``BACKFILL_TIDY`` asks for it.
+old versions cannot be pruned before its single commit). With a pgbench reader and writer
+beside the batches, it took the reader's p95 from 1.64x to 1.35x (2.18x to 1.37x on a tuned
+server). It is off unless ``BACKFILL_TIDY`` asks for it: it keeps a second core of the
+database server busy, and on Celery it cost throughput in its one benchmark run.
 
 The tidy step is one read of the batch's key range in its own short transaction (inline, on
 a thread and connection of its own, overlapping the next batch; on Celery, by the worker
