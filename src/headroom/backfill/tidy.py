@@ -13,7 +13,7 @@ stayed at 1.01-1.20x with tidying, as during one set-based ``UPDATE`` of the sam
 old versions cannot be pruned before its single commit). With a pgbench reader and writer
 beside the batches, it took the reader's p95 from 1.64x to 1.35x (2.18x to 1.37x on a tuned
 server). It is off unless ``BACKFILL_TIDY`` asks for it: it keeps a second core of the
-database server busy, and on Celery it cost throughput in its one benchmark run.
+database server busy, and on Celery it cost 5-10% of the throughput in benchmark runs.
 
 The tidy step is one read of the batch's key range in its own short transaction (inline, on
 a thread and connection of its own, overlapping the next batch; on Celery, by the worker
