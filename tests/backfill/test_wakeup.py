@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import uuid
 from typing import Any
 
@@ -11,6 +12,7 @@ from django.test import override_settings
 
 from headroom.backfill import control, run_backfill
 from headroom.backfill.coordinator import CeleryCoordinator
+from headroom.backfill.runner import InlineRunner
 from headroom.backfill.wakeup import Listener, notify
 from tests import services
 from tests.backfill.conftest import Events, fill_counters
@@ -75,6 +77,69 @@ def test_pause_and_cancel_wake_the_coordinator(postgres: str) -> None:
         control.cancel("backfilltests.CountEveryRow", postgres)
     finally:
         listener.close()
+
+
+def test_a_paused_runner_waits_on_its_channel_and_resume_wakes_it(
+    postgres: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Paused before its first batch and resumed 3 s later from another connection: a
+    runner listening on its run's channel looks twice, once as it starts listening (a resume
+    sent before that would not be heard) and once when ``resume`` wakes it, where it would
+    otherwise wait PAUSED_LOOK_SECONDS (5 s); one that cannot listen looks every 0.5 s."""
+    name = "backfilltests.CountEveryRow"
+    fill_counters(postgres, 2000)
+    state = InlineRunner._state
+    looks = {"listening": 0, "polling": 0}
+    mode = "listening"
+    counting = False
+
+    def counted(self: InlineRunner) -> str:
+        if counting:
+            looks[mode] += 1
+        return state(self)
+
+    wait = Listener.wait
+    woken: list[bool] = []
+
+    def recorded(self: Listener, seconds: float) -> bool:
+        got = wait(self, seconds)
+        woken.append(got)
+        return got
+
+    def resume_elsewhere() -> None:
+        try:
+            control.resume(name, postgres)
+        finally:
+            connections.close_all()  # this thread's connections
+
+    timers: list[threading.Timer] = []
+
+    def on_event(text: str) -> None:
+        nonlocal counting
+        if text.startswith(("started run", "resumed run")):
+            control.pause(name, postgres)
+        elif text.startswith("paused;"):
+            counting = True
+            timers.append(threading.Timer(3.0, resume_elsewhere))
+            timers[-1].start()
+        elif text == "resumed":
+            counting = False
+
+    monkeypatch.setattr(InlineRunner, "_state", counted)
+    monkeypatch.setattr(Listener, "wait", recorded)
+    for mode in ("listening", "polling"):
+        if mode == "polling":
+            monkeypatch.setattr(Listener, "open", classmethod(lambda cls, using, run_id: None))
+            with connections[postgres].cursor() as cursor:
+                cursor.execute("UPDATE backfilltests_counter SET value = NULL, hits = 0")
+        events = Events(on_event)
+        run = run_backfill(name, database=postgres, reporter=events)
+        timers[-1].join()
+        assert run.state == "succeeded" and run.rows_done == 2000, events.lines
+        assert "resumed" in events.lines
+    assert looks["listening"] == 2, looks
+    assert woken == [True]  # one wait, ended by resume's notification, not by its time-out
+    assert looks["polling"] >= 4, looks
 
 
 def test_elsewhere_the_coordinator_polls() -> None:

@@ -191,9 +191,12 @@ def resume(name: str, using: str) -> BackfillRun:
     """Let a paused run go on (its runner picks it up; else ``headroom backfill run``)."""
     run = _change(name, using, (State.PAUSED,), "resume")
     target = State.RUNNING if holder_alive(run) else State.ENQUEUED
-    BackfillRun.objects.using(using).filter(pk=run.pk, state=State.PAUSED).update(
-        state=target, updated_at=timezone.now()
-    )
+    if (
+        BackfillRun.objects.using(using)
+        .filter(pk=run.pk, state=State.PAUSED)
+        .update(state=target, updated_at=timezone.now())
+    ):
+        notify(using, run.pk, "resume")  # a paused runner waits on its channel
     run.refresh_from_db(using=using)
     return run
 

@@ -26,6 +26,7 @@ from headroom.backfill.options import RunOptions
 from headroom.backfill.probe import LatencyPacer, LatencyProbe, default_probe
 from headroom.backfill.sizing import BatchSizer
 from headroom.backfill.tidy import BackgroundTidier
+from headroom.backfill.wakeup import Listener
 
 if TYPE_CHECKING:
     from headroom.backfill.base import Backfill
@@ -97,6 +98,12 @@ class Progress:
         if not self.share_per_second:
             return None
         return (1.0 - progress) / self.share_per_second
+
+
+#: While paused and listening on its run's channel, a runner looks at the run (and sends its
+#: heartbeat, well within ``BACKFILL_LEASE_SECONDS``) this often; a notification from
+#: ``resume`` or ``cancel`` ends the wait at once.
+PAUSED_LOOK_SECONDS = 5.0
 
 
 class InlineRunner:
@@ -416,19 +423,46 @@ class InlineRunner:
             self._save(cursor=r.end, failures=failures)
         return r.end
 
+    def _pause_listener(self) -> tuple[Listener | None, bool]:
+        """A listener on the run's channel for the pause, and whether it is the pause's own
+        (to close after it). The Celery coordinator uses its own, and polls when it has
+        none left (its connection was lost, or notifications did not arrive); the inline
+        runner opens one (None where listening is not possible, and the pause polls)."""
+        if hasattr(self, "listener"):
+            listener: Listener | None = self.listener
+            return (listener if listener is not None and not listener.broken else None), False
+        return Listener.open(self.using, self.run.pk), True
+
     def _wait_while_paused(self) -> str:
+        """Wait while the run is paused. On PostgreSQL ``resume`` and ``cancel`` notify the
+        run's channel and the wait ends at once; the runner still looks every
+        :data:`PAUSED_LOOK_SECONDS` (its heartbeat). Elsewhere it looks every 0.5 s."""
         state = self.run.state
         announced = False
-        while state == State.PAUSED:
-            if not announced:
-                self.reporter.event(
-                    f"paused; resume with: headroom backfill resume {self.run.name}"
-                )
-                self.reporter.update(self.run)
-                announced = True
-            self.sleep(0.5)
-            self._save()  # heartbeat: the run is still ours
-            state = self._state()
+        listener: Listener | None = None
+        own = False
+        try:
+            while state == State.PAUSED:
+                if not announced:
+                    self.reporter.event(
+                        f"paused; resume with: headroom backfill resume {self.run.name}"
+                    )
+                    self.reporter.update(self.run)
+                    announced = True
+                    listener, own = self._pause_listener()
+                    if listener is not None:
+                        # A resume sent before LISTEN took effect was not heard.
+                        state = self._state()
+                        continue
+                if listener is not None and not listener.broken:
+                    listener.wait(PAUSED_LOOK_SECONDS)
+                else:
+                    self.sleep(0.5)
+                self._save()  # heartbeat: the run is still ours
+                state = self._state()
+        finally:
+            if own and listener is not None:
+                listener.close()
         if state == State.ENQUEUED:  # resumed while we held it
             self._set_state(State.RUNNING, (State.ENQUEUED,))
             state = State.RUNNING
