@@ -432,14 +432,14 @@ def p95(values: list[float]) -> float:
 # --- the phases -------------------------------------------------------------------------
 
 
-def single_update() -> tuple[int, float]:
-    with pg(autocommit=False) as conn:
-        began = time.perf_counter()
+def single_update(conn: Any) -> tuple[int, float]:
+    """The anchor: one UPDATE of the whole table, in one transaction, on ``conn``."""
+    began = time.perf_counter()
+    with conn.transaction():
         cursor = conn.execute(
             f"UPDATE {TABLE} SET total = quantity * unit_price WHERE total IS NULL"
         )
-        conn.commit()
-        return cursor.rowcount, time.perf_counter() - began
+    return cursor.rowcount, time.perf_counter() - began
 
 
 def naive_loop(limit: int) -> tuple[int, float]:
@@ -456,21 +456,21 @@ def naive_loop(limit: int) -> tuple[int, float]:
     return done, time.perf_counter() - began
 
 
-def hand_loop(step: int = 5000) -> tuple[int, float]:
+def hand_loop(conn: Any, step: int = 5000) -> tuple[int, float]:
     """The issue's yardstick for batching: a hand-written loop of ``step``-key primary-key
-    range UPDATEs, one transaction each, with no checkpoint, throttle or progress."""
-    with pg() as conn:
-        top = conn.execute(f"SELECT max(id) FROM {TABLE}").fetchone()[0] or 0
-        done = 0
-        began = time.perf_counter()
-        for low in range(0, top, step):
-            cursor = conn.execute(
-                f"UPDATE {TABLE} SET total = quantity * unit_price "
-                "WHERE id > %s AND id <= %s AND total IS NULL",
-                [low, low + step],
-            )
-            done += cursor.rowcount
-        return done, time.perf_counter() - began
+    range UPDATEs on ``conn`` (autocommit: one transaction each), with no checkpoint,
+    throttle or progress."""
+    top = conn.execute(f"SELECT max(id) FROM {TABLE}").fetchone()[0] or 0
+    done = 0
+    began = time.perf_counter()
+    for low in range(0, top, step):
+        cursor = conn.execute(
+            f"UPDATE {TABLE} SET total = quantity * unit_price "
+            "WHERE id > %s AND id <= %s AND total IS NULL",
+            [low, low + step],
+        )
+        done += cursor.rowcount
+    return done, time.perf_counter() - began
 
 
 def backfill(executor: str, **options: Any) -> tuple[int, float, Any]:
@@ -611,6 +611,9 @@ def run_phase(key: str, args: argparse.Namespace, anchor_seconds: float | None) 
     workers: list[subprocess.Popen[str]] = []
     known: dict[str, int | None] = {"runner (benchmark process)": os.getpid()}
     traffic = Traffic(args.rows, args.read_rate, args.write_rate)
+    # The UPDATE's and the hand loop's connection, open until the CPU is counted: a backend
+    # that has exited can no longer be found, and its CPU would go uncounted.
+    own = pg()
     epoch = time.time() - time.monotonic()  # monotonic + epoch: pgbench's log clock
     try:
         known.update(traffic.pids)
@@ -627,7 +630,7 @@ def run_phase(key: str, args: argparse.Namespace, anchor_seconds: float | None) 
         start = time.monotonic()
         extra: dict[str, Any] = {}
         if key == "update":
-            rows, seconds = single_update()
+            rows, seconds = single_update(own)
         elif key == "hog":
             spinner = multiprocessing.Process(target=hog, args=(anchor_seconds or 3.0,))
             began = time.perf_counter()
@@ -638,7 +641,7 @@ def run_phase(key: str, args: argparse.Namespace, anchor_seconds: float | None) 
         elif key == "naive":
             rows, seconds = naive_loop(args.naive_rows)
         elif key == "hand":
-            rows, seconds = hand_loop()
+            rows, seconds = hand_loop(own)
         else:
             rows, seconds, run = backfill(**OPTIONS[key])
             extra = {
@@ -658,6 +661,7 @@ def run_phase(key: str, args: argparse.Namespace, anchor_seconds: float | None) 
         read_idle, read_during = traffic.reads(*idle), traffic.reads(*during)
         write_idle, write_during = traffic.writes(*idle), traffic.writes(*during)
     finally:
+        own.close()
         stop_workers(workers)
         traffic.close()
     locks = [s for t, s in data["locks"] if start <= t <= end + 0.05]
