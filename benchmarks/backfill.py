@@ -274,7 +274,7 @@ class Traffic:
         deadline = time.monotonic() + 10
         for kind in self.processes:
             while time.monotonic() < deadline and not any(
-                True for _ in pgbench_log(self.folder, kind, end, float("inf"))
+                pgbench_log(self.folder, kind, end, float("inf"))
             ):
                 time.sleep(0.1)
         for process in self.processes.values():

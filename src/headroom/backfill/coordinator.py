@@ -137,6 +137,12 @@ class CeleryCoordinator(InlineRunner):
             self._plan(second, seq + 1, batch.attempt + 1),
         ]
 
+    def _pause_listener(self) -> tuple[Listener | None, bool]:
+        """The coordinator's own listener, while it has one; none left (its connection was
+        lost, or notifications did not arrive) means it polls while paused too."""
+        listener = self.listener
+        return (listener if listener is not None and not listener.broken else None), False
+
     def _loop(self) -> BackfillRun:
         self.listener = Listener.open(self.using, self.run.pk)
         try:

@@ -425,12 +425,8 @@ class InlineRunner:
 
     def _pause_listener(self) -> tuple[Listener | None, bool]:
         """A listener on the run's channel for the pause, and whether it is the pause's own
-        (to close after it). The Celery coordinator uses its own, and polls when it has
-        none left (its connection was lost, or notifications did not arrive); the inline
-        runner opens one (None where listening is not possible, and the pause polls)."""
-        if hasattr(self, "listener"):
-            listener: Listener | None = self.listener
-            return (listener if listener is not None and not listener.broken else None), False
+        (to close after it): a new one (None where listening is not possible, and the pause
+        polls)."""
         return Listener.open(self.using, self.run.pk), True
 
     def _wait_while_paused(self) -> str:
