@@ -352,6 +352,30 @@ def cpu_snapshot(known: dict[str, int | None]) -> dict[str, Any]:
     return {"total": total, "roles": roles, "at": time.monotonic()}
 
 
+def reader_backend(conn: Any) -> int | None:
+    """The pid of the pgbench reader's backend (it connects within a second or so)."""
+    for _ in range(100):
+        row = conn.execute(
+            "SELECT pid FROM pg_stat_activity WHERE application_name = %s", [READER_NAME]
+        ).fetchone()
+        if row:
+            return int(row[0])
+        time.sleep(0.05)
+    return None
+
+
+def run_queue(pids: dict[str, int | None]) -> dict[str, int]:
+    """Nanoseconds each process has spent runnable but waiting for a CPU, so far
+    (/proc/PID/schedstat, second field)."""
+    out = {}
+    for role, pid in pids.items():
+        try:
+            out[role] = int(Path(f"/proc/{pid}/schedstat").read_text().split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+    return out
+
+
 def cpu_delta(before: dict[str, Any], after: dict[str, Any]) -> dict[str, float]:
     """Cores used per role, and the machine's busy / iowait / steal share, between two
     snapshots."""
@@ -621,11 +645,16 @@ def run_phase(key: str, args: argparse.Namespace, anchor_seconds: float | None) 
             workers = start_workers(2)
         sampling = Sampler()
         known["sampler"] = sampling.process.pid
+        # The reader's two processes, whose waits for a CPU are counted apart.
+        reads = traffic.processes.get("reads")
+        waiting = {"backend": reader_backend(own), "pgbench": reads.pid if reads else None}
         time.sleep(1.0)
         idle_start = time.monotonic()
         cpu_idle = cpu_snapshot(known)
+        queue_idle = run_queue(waiting)
         time.sleep(args.idle)
         cpu_before = cpu_snapshot(known)
+        queue_before = run_queue(waiting)
         counters = server_counters()
         start = time.monotonic()
         extra: dict[str, Any] = {}
@@ -653,6 +682,7 @@ def run_phase(key: str, args: argparse.Namespace, anchor_seconds: float | None) 
             }
         end = time.monotonic()
         cpu_after = cpu_snapshot(known)
+        queue_after = run_queue(waiting)
         after = server_counters()
         data = sampling.finish()
         traffic.finish(end + epoch)
@@ -687,6 +717,17 @@ def run_phase(key: str, args: argparse.Namespace, anchor_seconds: float | None) 
         "reader_waits": wait_profile(data, "reader", start, end),
         "backfill_waits": wait_profile(data, "backfill", start, end),
         "cpu_idle": cpu_delta(cpu_idle, cpu_before),
+        # Microseconds per read that the reader's backend and client waited for a CPU.
+        "read_run_queue_idle_us": {
+            role: (queue_before[role] - queue_idle[role]) / 1000 / max(1, len(read_idle))
+            for role in queue_before
+            if role in queue_idle
+        },
+        "read_run_queue_us": {
+            role: (queue_after[role] - queue_before[role]) / 1000 / max(1, len(read_during))
+            for role in queue_after
+            if role in queue_before
+        },
         "cpu": cpu_delta(cpu_before, cpu_after),
         "server": {k: after[k] - counters[k] for k in after},
         **extra,
@@ -715,6 +756,15 @@ def print_diagnosis(phase: str, r: dict[str, Any]) -> None:
         f"writer {r['write_samples']:,} writes during, p95 {r['write_p95_idle_ms']:.1f}->"
         f"{r['write_p95_ms']:.1f} ms, the slowest {r['write_max_ms']:.0f} ms"
     )
+    queue_idle, queue = r["read_run_queue_idle_us"], r["read_run_queue_us"]
+    if queue:
+        print(
+            "    reader's wait for a CPU, per read: "
+            + ", ".join(
+                f"{role} {queue_idle.get(role, float('nan')):.0f}->{queue[role]:.0f} us"
+                for role in queue
+            )
+        )
     for label, profile in (
         ("reader idle", r["reader_waits_idle"]),
         ("reader during", r["reader_waits"]),
