@@ -609,10 +609,11 @@ PHASES = {
     "hand": "hand loop, 5,000-key UPDATEs",
     "inline": "backfill inline",
     "celery": "backfill celery x2",
+    "celery1": "backfill celery x1",
     "celery-2": "backfill celery x2, 2 writing",
     "inline-async": "backfill inline, synchronous_commit off",
-    "inline-tidy": "backfill inline, tidy",
-    "celery-tidy": "backfill celery x2, tidy",
+    "inline-untidy": "backfill inline, no tidy",
+    "celery-untidy": "backfill celery x2, no tidy",
     "inline-probe": "backfill inline, probe 1.25x",
     "celery-probe": "backfill celery x2, probe 1.25x",
 }
@@ -620,13 +621,16 @@ PHASES = {
 OPTIONS: dict[str, dict[str, Any]] = {
     "inline": {"executor": "inline"},
     "celery": {"executor": "celery"},
+    "celery1": {"executor": "celery"},
     "celery-2": {"executor": "celery", "concurrent_batches": 2},
     "inline-async": {"executor": "inline", "synchronous_commit": "off"},
-    "inline-tidy": {"executor": "inline", "tidy": True},
-    "celery-tidy": {"executor": "celery", "tidy": True},
+    "inline-untidy": {"executor": "inline", "tidy": False},
+    "celery-untidy": {"executor": "celery", "tidy": False},
     "inline-probe": {"executor": "inline", "latency_probe_ratio": 1.25},
     "celery-probe": {"executor": "celery", "latency_probe_ratio": 1.25},
 }
+#: Celery workers started for a phase (celery1: one; the other Celery phases: two).
+WORKERS = {"celery1": 1}
 
 
 def run_phase(key: str, args: argparse.Namespace, anchor_seconds: float | None) -> dict[str, Any]:
@@ -642,7 +646,7 @@ def run_phase(key: str, args: argparse.Namespace, anchor_seconds: float | None) 
     try:
         known.update(traffic.pids)
         if key.startswith("celery"):
-            workers = start_workers(2)
+            workers = start_workers(WORKERS.get(key, 2))
         sampling = Sampler()
         known["sampler"] = sampling.process.pid
         # The reader's two processes, whose waits for a CPU are counted apart.

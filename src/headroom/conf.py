@@ -171,10 +171,10 @@ class HeadroomSettings:
     #: WAL flush; a server crash may lose the last batches, with their checkpoint, so they
     #: run again); None: the server's setting.
     BACKFILL_SYNCHRONOUS_COMMIT: str | None = None
-    #: PostgreSQL: after each batch commits, read its key range once (a bitmap scan) so that
-    #: the batch's old row versions are pruned by the backfill rather than by the site's next
-    #: reads of those pages (docs/backfill.md, "Tidying after each batch"); off by default.
-    BACKFILL_TIDY: bool = False
+    #: PostgreSQL: after each batch commits, read its rows' pages once so that the batch's old
+    #: row versions are pruned by the backfill rather than by the site's next reads of those
+    #: pages (docs/backfill.md, "Tidying after each batch").
+    BACKFILL_TIDY: bool = True
     #: Celery executor: batch tasks queued or running at once, for the whole run (on
     #: PostgreSQL at most two per BACKFILL_CONCURRENT_BATCHES slot).
     BACKFILL_MAX_IN_FLIGHT: int = 4

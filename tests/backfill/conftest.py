@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator
 
 import pytest
@@ -47,6 +48,23 @@ def fill_counters(using: str, rows: int, *, value: int | None = None) -> None:
                 "FROM g",
                 [rows],
             )
+
+
+def pruning_reads(using: str, keys: tuple[int, ...] = (10, 1000, 2000, 3000, 4000)) -> int:
+    """WAL records that primary-key reads of ``keys`` write: a read that is the first to
+    visit a page holding a committed batch's old row versions prunes it (one record)."""
+    records = 0
+    with connections[using].cursor() as cursor:
+        for key in keys:
+            cursor.execute(
+                "EXPLAIN (ANALYZE, WAL, FORMAT JSON) "
+                "SELECT * FROM backfilltests_counter WHERE id = %s",
+                [key],
+            )
+            plan = cursor.fetchone()[0]
+            plan = json.loads(plan) if isinstance(plan, str) else plan
+            records += int(plan[0]["Plan"].get("WAL Records", 0))
+    return records
 
 
 def hits(using: str) -> dict[int, int]:

@@ -7,10 +7,11 @@ import uuid
 from pathlib import Path
 
 import pytest
+from django.db import connections
 
 from headroom.backfill.models import BackfillBatch, BackfillRun
 from tests import services
-from tests.backfill.conftest import fill_counters, hits
+from tests.backfill.conftest import fill_counters, hits, pruning_reads
 from tests.backfill.processes import CommandRun, Worker, environment, wait_for
 
 pytestmark = [
@@ -110,3 +111,27 @@ def test_a_worker_killed_mid_batch_loses_nothing(
             coordinator.output
         )
         assert batches.filter(token=2).exists()
+
+
+@pytest.mark.parametrize("tidy", [True, False], ids=["tidy", "no-tidy"])
+def test_the_coordinator_tidies_each_batch_the_workers_finish(
+    broker: str, queue: str, workers: list[Worker], postgres: str, tmp_path: Path, tidy: bool
+) -> None:
+    fill_counters(postgres, 6000)
+    with connections[postgres].cursor() as cursor:
+        cursor.execute("VACUUM (ANALYZE) backfilltests_counter")
+    env = _env(broker, queue, tmp_path, BACKFILL_TIDY=tidy)
+    workers += [Worker(broker, queue, env), Worker(broker, queue, env)]
+    coordinator = CommandRun(["run", "backfilltests.FillValues", "--database", postgres], env)
+    try:
+        assert coordinator.wait(180) == 0, coordinator.output
+    finally:
+        coordinator.stop()
+    # One read in each of a few pages of the last batches (the first ones may have been read
+    # by the run's row count, on a connection of its own, after they committed): with tidying
+    # the coordinator has pruned them (before the run ended), and the reads find nothing to
+    # prune; without it each read is the first to visit its page since the batch committed,
+    # and prunes it.
+    records = pruning_reads(postgres, (4500, 5000, 5500, 5900))
+    assert records == 0 if tidy else records >= 3
+    assert hits(postgres) == {1: 6000}  # (a whole-table read: it prunes every page)

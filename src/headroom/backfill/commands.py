@@ -165,9 +165,9 @@ class BackfillVerb(Verb):
             "--tidy",
             action=argparse.BooleanOptionalAction,
             default=None,
-            help="PostgreSQL: after each batch, read its key range once so its old row "
-            "versions are pruned by the backfill, not by the site's next reads (default "
-            'HEADROOM["BACKFILL_TIDY"], off)',
+            help="PostgreSQL: after each batch, read its pages once so its old row versions "
+            "are pruned by the backfill, not by the site's next reads (default "
+            'HEADROOM["BACKFILL_TIDY"], on; --no-tidy: off)',
         )
         run.add_argument(
             "--batches",

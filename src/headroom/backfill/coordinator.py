@@ -28,6 +28,7 @@ from headroom.backfill import throttle
 from headroom.backfill.keys import Key, Range
 from headroom.backfill.models import BackfillBatch, BackfillFailure, BackfillRun, BatchState, State
 from headroom.backfill.runner import InlineRunner, LostRun, Progress, describe_range
+from headroom.backfill.tidy import BackgroundTidier, Blocks
 from headroom.backfill.wakeup import LISTEN_SECONDS, MISSED_NOTIFICATIONS, Listener
 from headroom.backfill.worker import batch_options
 from headroom.conf import conf
@@ -172,6 +173,13 @@ class CeleryCoordinator(InlineRunner):
         # Listening: whether the last wait ended with a notification, and how many looks in a
         # row found a batch finished that no notification announced.
         woken, missed = True, 0
+        if options.tidy:
+            # Tidied here, on a thread, as each finished batch is collected (the batch's own
+            # notification wakes this loop as it commits): the worker is free for its next
+            # batch at once, and the tidy read overlaps that batch, as inline.
+            self.tidier = BackgroundTidier(self.planner, self.using, options.statement_timeout)
+        # Where each batch in flight lies, read as it is planned (tidy.Tidier.locate).
+        blocks: dict[int, Blocks | None] = {}
         while True:
             state = self._state()
             if state == State.PAUSED:
@@ -207,6 +215,13 @@ class CeleryCoordinator(InlineRunner):
             now_mono = time.monotonic()
             for batch in finished:
                 if batch.state == BatchState.DONE:
+                    if self.tidier is not None:
+                        problem = self.tidier.after_batch(
+                            Range(batch.start_key, batch.end_key, batch.size),
+                            blocks.pop(batch.pk, None),
+                        )
+                        if problem:
+                            self.reporter.event(problem)
                     rows_done += batch.rows
                     batches_done += 1
                     busy += batch.seconds
@@ -324,6 +339,8 @@ class CeleryCoordinator(InlineRunner):
                     batch = self._plan(r, seq)
                     batch.save(using=self.using)
                     self._save(cursor=r.end, batch_size=sizer.size)
+                if self.tidier is not None:
+                    blocks[batch.pk] = self.tidier.locate(r)
                 self._send(batch)
                 if not in_flight:
                     head_since = time.monotonic()

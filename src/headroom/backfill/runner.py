@@ -324,6 +324,8 @@ class InlineRunner:
                         "--retry-failed",
                     )
                 return self._finish(State.SUCCEEDED, "")
+            # Where the batch's rows lie, read before it changes them (tidy.Tidier.locate).
+            blocks = tidier.locate(r) if tidier is not None else None
             began = time.monotonic()
             try:
                 with transaction.atomic(using=self.using):
@@ -385,7 +387,7 @@ class InlineRunner:
             batches_this_process += 1
             if tidier is not None:
                 # After the commit: the batch's old row versions are prunable only now.
-                problem = tidier.after_batch(r)
+                problem = tidier.after_batch(r, blocks)
                 if problem:
                     self.reporter.event(problem)
             sizer.observe(r.size, held)

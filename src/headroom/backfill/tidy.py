@@ -15,16 +15,26 @@ beside the batches, it took the reader's p95 from 1.64x to 1.35x (2.18x to 1.37x
 server). It is off unless ``BACKFILL_TIDY`` asks for it: it keeps a second core of the
 database server busy, and on Celery it cost 5-10% of the throughput in benchmark runs.
 
-The tidy step is one read of the batch's key range in its own short transaction (inline, on
-a thread and connection of its own, overlapping the next batch; on Celery, by the worker
-after its batch commits): a bitmap scan (index scans off, so that each heap page is visited
-once rather than once per row; sequential and parallel scans off) counting the rows. It
-holds no row lock. It is skipped, for the rest of the run, when the plan would not be a
-bitmap scan of an index on the key (then one read would mean a scan of the whole table),
-and on databases other than
-PostgreSQL (MySQL's purge threads and SQLite's in-place updates leave nothing of the kind).
-A failing tidy step (its statement timed out, say) is reported and does not stop the run:
-the site's reads then do the pruning, as without it.
+The tidy step is one read of the batch's rows in its own short transaction, on a thread and
+connection of its own that overlaps the next batch: the inline runner's, or on Celery the
+coordinator's, as it collects each finished batch (the batch's notification wakes it as the
+batch commits), so that the worker is free for its next batch at once. It holds no row lock.
+
+- Where the table is stored in key order (its statistics give the key a correlation of 0.9
+  or more with the rows' order, as for a table filled by an ascending key), the old
+  versions lie in the blocks between the batch's first and last row, which the runner reads
+  before the batch changes them (:meth:`Tidier.locate`: two one-row reads through the
+  index). The tidy read is then a TID range scan of those blocks alone: about a third of
+  the time of a read through the index, measured on 100,000-row batches.
+- Otherwise (no such statistics, the rows span more than about twice the blocks they fill,
+  or PostgreSQL is older than 14) it is a bitmap scan of the range through the key's index
+  (index scans off, so that each heap page is visited once rather than once per row;
+  sequential and parallel scans off). Where the plan would not be one, tidying is off for
+  the rest of the run (one read would mean a scan of the whole table).
+
+It is off on databases other than PostgreSQL (MySQL's purge threads and SQLite's in-place
+updates leave nothing of the kind). A failing tidy step (its statement timed out, say) is
+reported and does not stop the run: the site's reads then do the pruning, as without it.
 """
 
 from __future__ import annotations
@@ -33,11 +43,26 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from django.db import connections, transaction
+from django.db.models.expressions import RawSQL
 
 from headroom.backfill.database import _ms
 
 if TYPE_CHECKING:
     from headroom.backfill.keys import Planner, Range
+
+#: The first and last heap block of a batch's rows, before it ran.
+Blocks = tuple[int, int]
+#: The key's correlation with the rows' physical order above which a batch's rows are taken
+#: to lie between its first and last row's blocks.
+IN_ORDER = 0.9
+#: Above any line pointer a heap page holds (MaxHeapTuplesPerPage is 291 with 8 kB pages).
+MAX_OFFSET = 32767
+
+
+def _block(tid: str) -> int:
+    """The block number of a tuple id such as ``(12,3)``."""
+    return int(tid.strip("()").split(",")[0])
+
 
 #: Planner settings of the tidy read (``SET LOCAL``): one bitmap scan of the key's index.
 SETTINGS = (
@@ -57,13 +82,21 @@ class Tidier:
         self.statement_timeout = statement_timeout
         #: Why tidying is off for this run (None: on, as far as known).
         self.off: str | None = None
-        self._checked = False
+        self._checked: set[str] = set()
+        self._blocks_off = False
+        self._ordered: bool | None = None
+        self._rows_per_block: float | None = None
         self.seconds = 0.0
         self.batches = 0
+        #: Of those batches, how many were tidied by their blocks (a TID range scan).
+        self.by_blocks = 0
         if connections[using].vendor != "postgresql":
             self.off = "not PostgreSQL"
         elif not hasattr(planner, "span"):
             self.off = "the batches are not key ranges of a table"
+        #: The batches' table (keyset planners have a model; others are off above).
+        model = getattr(planner, "model", None)
+        self.table: str = model._meta.db_table if model is not None else ""
 
     def _settings(self, cursor: Any) -> None:
         names = [*SETTINGS, ("statement_timeout", _ms(self.statement_timeout))]
@@ -72,26 +105,97 @@ class Tidier:
             [value for pair in names for value in pair],
         )
 
-    def _plan_is_bitmap(self, sql: str, params: Any, cursor: Any) -> bool:
+    def _plan_uses(self, node: str, sql: str, params: Any, cursor: Any) -> bool:
         cursor.execute("EXPLAIN " + sql, params)
         plan = "\n".join(row[0] for row in cursor.fetchall())
-        return "Bitmap Index Scan" in plan and "Seq Scan" not in plan
+        return node in plan and "Seq Scan" not in plan
 
-    def after_batch(self, r: Range) -> str | None:
-        """Tidy ``r`` (a committed batch's range). Returns a message when it could not: the
-        first time tidying is switched off for the run, or when this one step failed."""
-        if self.off is not None:
+    def locate(self, r: Range) -> Blocks | None:
+        """Before the batch of ``r`` runs: the heap blocks of its first and last row (two
+        reads of one row each through the key's index). Where the table is stored in key
+        order, the old versions the batch leaves lie in that block range, and the tidy step
+        reads those blocks alone (a TID range scan) rather than the range through the index.
+        None when unknown (tidying off, a table not in key order, an empty range, or a
+        failure: the tidy step then reads through the index)."""
+        if self.off is not None or self._blocks_off or not self._in_key_order():
             return None
         span = self.planner.span(r)  # type: ignore[union-attr]
+        fields = self.planner.fields
+        table = connections[self.using].ops.quote_name(self.table)
+        tid = span.annotate(_tid=RawSQL(f"{table}.ctid::text", ())).values_list("_tid", flat=True)
+        try:
+            first = tid.order_by(*fields).first()
+            last = tid.order_by(*(f"-{f}" for f in fields)).first()
+        except Exception:
+            return None
+        if first is None or last is None:
+            return None
+        return (_block(first), _block(last))
+
+    def _in_key_order(self) -> bool:
+        """Whether the table's statistics say its rows are stored in the order of the key's
+        first column (``pg_stats.correlation`` of at least :data:`IN_ORDER`; looked up
+        once). A table never analyzed has no statistics and is taken as unordered."""
+        if self._ordered is None:
+            field = self.planner.model._meta.get_field(self.planner.fields[0])  # type: ignore[union-attr]
+            with connections[self.using].cursor() as cursor:
+                cursor.execute(
+                    "SELECT correlation FROM pg_stats WHERE schemaname = current_schema() "
+                    "AND tablename = %s AND attname = %s",
+                    [self.table, field.column],
+                )
+                row = cursor.fetchone()
+            self._ordered = bool(row and row[0] is not None and abs(row[0]) >= IN_ORDER)
+        return self._ordered
+
+    def _statement(self, r: Range, blocks: Blocks | None) -> tuple[str, Any, str]:
+        """The tidy read of ``r``, its parameters, and the plan node it must use."""
+        if blocks is not None and self._blocks_fit(r, blocks):
+            table = connections[self.using].ops.quote_name(self.table)
+            sql = f"SELECT count(*) FROM {table} WHERE ctid >= %s::tid AND ctid <= %s::tid"
+            low, high = min(blocks), max(blocks)
+            return sql, [f"({low},0)", f"({high},{MAX_OFFSET})"], "Tid Range Scan"
+        span = self.planner.span(r)  # type: ignore[union-attr]
         sql, params = span.values("pk").query.get_compiler(self.using).as_sql()
-        sql = f"SELECT count(*) FROM ({sql}) tidy"
+        return f"SELECT count(*) FROM ({sql}) tidy", params, "Bitmap Index Scan"
+
+    def _blocks_fit(self, r: Range, blocks: Blocks) -> bool:
+        """Whether ``blocks`` are about as many as ``r``'s rows fill (the table is in key
+        order there); otherwise the range's rows are scattered and the index is the way."""
+        if self._rows_per_block is None:
+            with connections[self.using].cursor() as cursor:
+                cursor.execute(
+                    "SELECT reltuples / greatest(relpages, 1) FROM pg_class "
+                    "WHERE oid = %s::regclass",
+                    [connections[self.using].ops.quote_name(self.table)],
+                )
+                row = cursor.fetchone()
+            # 0: unknown (never analyzed: reltuples is -1).
+            self._rows_per_block = max(0.0, float(row[0])) if row else 0.0
+        if not self._rows_per_block:
+            return False
+        rows = r.rows if r.rows is not None else r.size
+        return abs(blocks[1] - blocks[0]) + 1 <= 2 * rows / self._rows_per_block + 2
+
+    def after_batch(self, r: Range, blocks: Blocks | None = None) -> str | None:
+        """Tidy ``r`` (a committed batch's range; ``blocks``: what :meth:`locate` found before
+        it ran). Returns a message when it could not: the first time tidying is switched off
+        for the run, or when this one step failed."""
+        if self.off is not None:
+            return None
         began = time.monotonic()
         try:
+            sql, params, node = self._statement(r, blocks)
             with transaction.atomic(using=self.using), connections[self.using].cursor() as cursor:
                 self._settings(cursor)
-                if not self._checked:
-                    self._checked = True
-                    if not self._plan_is_bitmap(sql, params, cursor):
+                if node == "Tid Range Scan" and node not in self._checked:
+                    self._checked.add(node)
+                    if not self._plan_uses(node, sql, params, cursor):
+                        self._blocks_off = True  # (before PostgreSQL 14)
+                        sql, params, node = self._statement(r, None)
+                if node not in self._checked:
+                    self._checked.add(node)
+                    if not self._plan_uses(node, sql, params, cursor):
                         self.off = (
                             "the key has no index a bitmap scan can use, so tidying a batch "
                             "would read the whole table"
@@ -104,6 +208,7 @@ class Tidier:
             return f"tidying after the batch failed ({text[:120]}); going on"
         self.seconds += time.monotonic() - began
         self.batches += 1
+        self.by_blocks += node == "Tid Range Scan"
         return None
 
 
@@ -122,7 +227,7 @@ class BackgroundTidier:
 
         self.tidier = Tidier(planner, using, statement_timeout)
         self.off = self.tidier.off
-        self._ranges: queue.Queue[Range | None] = queue.Queue(maxsize=lag)
+        self._ranges: queue.Queue[tuple[Range, Blocks | None] | None] = queue.Queue(maxsize=lag)
         self._messages: list[str] = []
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
@@ -133,20 +238,24 @@ class BackgroundTidier:
     def _work(self) -> None:
         try:
             while True:
-                r = self._ranges.get()
-                if r is None:
+                item = self._ranges.get()
+                if item is None:
                     return
-                message = self.tidier.after_batch(r)
+                message = self.tidier.after_batch(*item)
                 if message:
                     with self._lock:
                         self._messages.append(message)
         finally:
             connections[self.tidier.using].close()
 
-    def after_batch(self, r: Range) -> str | None:
+    def locate(self, r: Range) -> Blocks | None:
+        """:meth:`Tidier.locate`, on the caller's connection, before the batch of ``r``."""
+        return self.tidier.locate(r) if self._thread is not None else None
+
+    def after_batch(self, r: Range, blocks: Blocks | None = None) -> str | None:
         """Queue ``r`` for tidying; return what the thread had to say since the last call."""
         if self._thread is not None and self.tidier.off is None:
-            self._ranges.put(r)
+            self._ranges.put((r, blocks))
         with self._lock:
             said, self._messages = self._messages, []
         return "; ".join(said) or None

@@ -16,18 +16,16 @@ from headroom.backfill.models import BackfillBatch, BackfillRun, BatchState, Sta
 from headroom.backfill.options import RunOptions
 from headroom.backfill.registry import get_backfill
 from headroom.backfill.runner import execute_batch
-from headroom.backfill.tidy import Tidier
 from headroom.backfill.wakeup import notify
 
-#: The options a batch applies itself (its transaction's time limits and commit mode, tidying,
-#: and how many batches of the run may write at once): with the Celery executor the
-#: coordinator sends them with each batch task, so that a worker runs the batch with the run's
-#: values rather than with its own settings.
+#: The options a batch applies itself (its transaction's time limits and commit mode, and how
+#: many batches of the run may write at once): with the Celery executor the coordinator sends
+#: them with each batch task, so that a worker runs the batch with the run's values rather
+#: than with its own settings. (Tidying is the coordinator's: headroom.backfill.tidy.)
 BATCH_OPTIONS = (
     "lock_timeout",
     "statement_timeout",
     "synchronous_commit",
-    "tidy",
     "concurrent_batches",
 )
 
@@ -57,7 +55,7 @@ def process_batch(
     """Run batch ``batch_id`` of run ``run_id`` if it is still pending with ``token``.
 
     ``options`` are the run's batch options as the coordinator sent them (lock_timeout,
-    statement_timeout, synchronous_commit, tidy, concurrent_batches): they win over this
+    statement_timeout, synchronous_commit, concurrent_batches): they win over this
     worker's settings, so that a value given on the coordinator's command line or to
     ``run_backfill`` holds for every batch. A task sent without them uses the settings.
 
@@ -128,10 +126,4 @@ def process_batch(
     done = f"batch {batch_id} done: {rows} rows in {batch.seconds:.3f} s"
     if slot is not None:
         done += f" (slot {slot}, after waiting {waited:.3f} s for it)"
-    if run_options.tidy:
-        # After the commit, like the inline runner (headroom.backfill.tidy).
-        tidier = Tidier(planner, using, run_options.statement_timeout)
-        problem = tidier.after_batch(Range(batch.start_key, batch.end_key, batch.size))
-        if problem:
-            done += f"; {problem}"
     return done
