@@ -6,14 +6,11 @@ read one of those heap pages prunes it (removes the dead versions, a WAL record)
 the hint bits of the versions it checks; a read that finds the old version through the index
 marks that index entry dead. Without this module, that backend is the site's: right behind
 the backfill, its reads of the rows just changed do that work and write that WAL, and when
-the batches keep the WAL buffers full that WAL write waits its turn. Measured on a 2-core
-machine (docs/backfill.md, "Tidying after each batch"): with a pgbench client reading random
-rows and no other writer, its p95 went to 1.9-2.3x its idle value behind the batches and
-stayed at 1.01-1.20x with tidying, as during one set-based ``UPDATE`` of the same rows (whose
-old versions cannot be pruned before its single commit). With a pgbench reader and writer
-beside the batches, it took the reader's p95 from 1.64x to 1.35x (2.18x to 1.37x on a tuned
-server). It is off unless ``BACKFILL_TIDY`` asks for it: it keeps a second core of the
-database server busy, and on Celery it cost 5-10% of the throughput in benchmark runs.
+the batches keep the WAL buffers full that WAL write waits its turn. In the benchmark
+(docs/backfill.md, "Tidying after each batch"; a pgbench reader and writer beside the
+batches on a 2-core machine), tidying took the reader's p95 behind the inline backfill from
+2.09x to 1.16x its idle value (1.60x to 1.13x on a tuned server) at 0.99x and 1.03x the
+rows/s of one set-based ``UPDATE``. It is on unless ``BACKFILL_TIDY`` is False.
 
 The tidy step is one read of the batch's rows in its own short transaction, on a thread and
 connection of its own that overlaps the next batch: the inline runner's, or on Celery the
