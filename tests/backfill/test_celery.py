@@ -53,17 +53,23 @@ def _env(broker: str, queue: str, tmp_path: Path, **options: object) -> dict[str
     )
 
 
+def _coordinate(name: str, postgres: str, env: dict[str, str]) -> CommandRun:
+    """``headroom backfill run NAME`` on the workers, to its successful end."""
+    coordinator = CommandRun(["run", name, "--database", postgres], env)
+    try:
+        assert coordinator.wait(180) == 0, coordinator.output
+    finally:
+        coordinator.stop()
+    return coordinator
+
+
 def test_batches_run_on_workers_exactly_once(
     broker: str, queue: str, workers: list[Worker], postgres: str, tmp_path: Path
 ) -> None:
     fill_counters(postgres, 20_000)
     env = _env(broker, queue, tmp_path, BACKFILL_MAX_IN_FLIGHT=3)
     workers += [Worker(broker, queue, env), Worker(broker, queue, env)]
-    coordinator = CommandRun(["run", "backfilltests.CountEveryRow", "--database", postgres], env)
-    try:
-        assert coordinator.wait(180) == 0, coordinator.output
-    finally:
-        coordinator.stop()
+    coordinator = _coordinate("backfilltests.CountEveryRow", postgres, env)
     assert "backfilltests.CountEveryRow #" in coordinator.output
     assert "20,000/20,000 rows  100.0%" in coordinator.output
     assert hits(postgres) == {1: 20_000}
@@ -122,11 +128,7 @@ def test_the_coordinator_tidies_each_batch_the_workers_finish(
         cursor.execute("VACUUM (ANALYZE) backfilltests_counter")
     env = _env(broker, queue, tmp_path, BACKFILL_TIDY=tidy)
     workers += [Worker(broker, queue, env), Worker(broker, queue, env)]
-    coordinator = CommandRun(["run", "backfilltests.FillValues", "--database", postgres], env)
-    try:
-        assert coordinator.wait(180) == 0, coordinator.output
-    finally:
-        coordinator.stop()
+    _coordinate("backfilltests.FillValues", postgres, env)
     # One read in each of a few pages of the last batches (the first ones may have been read
     # by the run's row count, on a connection of its own, after they committed): with tidying
     # the coordinator has pruned them (before the run ended), and the reads find nothing to

@@ -17,18 +17,24 @@ from tests.backfill.app.backfills import FillValues
 from tests.backfill.conftest import fill_counters, hits, pruning_reads
 
 
-@pytest.mark.django_db(databases=["default", "postgres"], transaction=True)
-@pytest.mark.parametrize("tidy", [True, False], ids=["tidy", "no-tidy"])
-def test_tidying_leaves_no_pruning_to_the_next_reader(postgres: str, tidy: bool) -> None:
-    fill_counters(postgres, 20_000)
-    with connections[postgres].cursor() as cursor:
-        cursor.execute("VACUUM (ANALYZE) backfilltests_counter")
+def _fill_values(postgres: str, tidy: bool) -> InlineRunner:
+    """FillValues over the table's 20,000 rows inline, in batches of 5,000; the runner."""
     backfill = FillValues()
     backfill.database = postgres
     options = RunOptions.build(backfill, tidy=tidy, batch_size=5000, max_batch_size=5000)
     runner = InlineRunner(backfill, options)
     run = runner.execute()
     assert (run.state, run.rows_done) == ("succeeded", 20_000)
+    return runner
+
+
+@pytest.mark.django_db(databases=["default", "postgres"], transaction=True)
+@pytest.mark.parametrize("tidy", [True, False], ids=["tidy", "no-tidy"])
+def test_tidying_leaves_no_pruning_to_the_next_reader(postgres: str, tidy: bool) -> None:
+    fill_counters(postgres, 20_000)
+    with connections[postgres].cursor() as cursor:
+        cursor.execute("VACUUM (ANALYZE) backfilltests_counter")
+    runner = _fill_values(postgres, tidy)
     # One read in each of a few pages of the table's first batch: without the tidy step the
     # reader prunes each page it is the first to visit (a WAL record); with it, nothing is
     # left to prune.
@@ -53,12 +59,7 @@ def test_rows_out_of_key_order_are_tidied_through_the_index(postgres: str) -> No
             "SELECT g, NULL, 0 FROM generate_series(1, 20000) g ORDER BY random()"
         )
         cursor.execute("VACUUM (ANALYZE) backfilltests_counter")
-    backfill = FillValues()
-    backfill.database = postgres
-    options = RunOptions.build(backfill, tidy=True, batch_size=5000, max_batch_size=5000)
-    runner = InlineRunner(backfill, options)
-    run = runner.execute()
-    assert (run.state, run.rows_done) == ("succeeded", 20_000)
+    runner = _fill_values(postgres, tidy=True)
     assert pruning_reads(postgres) == 0
     assert runner.tidier is not None
     assert (runner.tidier.tidier.batches, runner.tidier.tidier.by_blocks) == (4, 0)
