@@ -635,6 +635,8 @@ WORKERS = {"celery1": 1}
 
 def run_phase(key: str, args: argparse.Namespace, anchor_seconds: float | None) -> dict[str, Any]:
     """Rebuild the table, measure the traffic idle, then during phase ``key``."""
+    from django.db import connections
+
     rebuild(args.rows)
     workers: list[subprocess.Popen[str]] = []
     known: dict[str, int | None] = {"runner (benchmark process)": os.getpid()}
@@ -687,6 +689,14 @@ def run_phase(key: str, args: argparse.Namespace, anchor_seconds: float | None) 
         end = time.monotonic()
         cpu_after = cpu_snapshot(known)
         queue_after = run_queue(waiting)
+        # A connected backend reports its WAL and table figures to the server's statistics
+        # at most once a second, and at once when it exits: end the phase's connections (the
+        # runner's, the UPDATE's, the workers') before counting, or the last batches' WAL
+        # would be left out.
+        connections.close_all()
+        own.close()
+        stop_workers(workers)
+        time.sleep(0.2)
         after = server_counters()
         data = sampling.finish()
         traffic.finish(end + epoch)
