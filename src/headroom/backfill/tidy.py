@@ -81,7 +81,6 @@ class Tidier:
         self.off: str | None = None
         self._checked: set[str] = set()
         self._blocks_off = False
-        self._ordered: bool | None = None
         self._rows_per_block: float | None = None
         self.seconds = 0.0
         self.batches = 0
@@ -133,19 +132,24 @@ class Tidier:
 
     def _in_key_order(self) -> bool:
         """Whether the table's statistics say its rows are stored in the order of the key's
-        first column (``pg_stats.correlation`` of at least :data:`IN_ORDER`; looked up
-        once). A table never analyzed has no statistics and is taken as unordered."""
-        if self._ordered is None:
+        first column (``pg_stats.correlation`` of at least :data:`IN_ORDER`), and so how
+        many rows a block holds (``pg_class``); looked up once, before the first batch. A
+        table never analyzed has no statistics and is taken as unordered."""
+        if self._rows_per_block is None:
             field = self.planner.model._meta.get_field(self.planner.fields[0])  # type: ignore[union-attr]
             with connections[self.using].cursor() as cursor:
                 cursor.execute(
-                    "SELECT correlation FROM pg_stats WHERE schemaname = current_schema() "
-                    "AND tablename = %s AND attname = %s",
-                    [self.table, field.column],
+                    "SELECT c.reltuples / greatest(c.relpages, 1), s.correlation "
+                    "FROM pg_class c LEFT JOIN pg_stats s ON s.schemaname = current_schema() "
+                    "AND s.tablename = %s AND s.attname = %s WHERE c.oid = %s::regclass",
+                    [self.table, field.column, connections[self.using].ops.quote_name(self.table)],
                 )
                 row = cursor.fetchone()
-            self._ordered = bool(row and row[0] is not None and abs(row[0]) >= IN_ORDER)
-        return self._ordered
+            per_block, correlation = row if row else (0.0, None)
+            ordered = correlation is not None and abs(correlation) >= IN_ORDER
+            # 0: blocks are not to be used (unordered, or never analyzed: reltuples is -1).
+            self._rows_per_block = max(0.0, float(per_block)) if ordered else 0.0
+        return self._rows_per_block > 0
 
     def _statement(self, r: Range, blocks: Blocks | None) -> tuple[str, Any, str]:
         """The tidy read of ``r``, its parameters, and the plan node it must use."""
@@ -160,17 +164,8 @@ class Tidier:
 
     def _blocks_fit(self, r: Range, blocks: Blocks) -> bool:
         """Whether ``blocks`` are about as many as ``r``'s rows fill (the table is in key
-        order there); otherwise the range's rows are scattered and the index is the way."""
-        if self._rows_per_block is None:
-            with connections[self.using].cursor() as cursor:
-                cursor.execute(
-                    "SELECT reltuples / greatest(relpages, 1) FROM pg_class "
-                    "WHERE oid = %s::regclass",
-                    [connections[self.using].ops.quote_name(self.table)],
-                )
-                row = cursor.fetchone()
-            # 0: unknown (never analyzed: reltuples is -1).
-            self._rows_per_block = max(0.0, float(row[0])) if row else 0.0
+        order there); otherwise the range's rows are scattered and the index is the way.
+        (``blocks`` come from :meth:`locate`, which read the table's figures first.)"""
         if not self._rows_per_block:
             return False
         rows = r.rows if r.rows is not None else r.size
