@@ -545,8 +545,12 @@ def batch_timeline(run: Any) -> dict[str, float]:
     }
 
 
-def start_workers(count: int) -> list[subprocess.Popen[str]]:
+def start_workers(count: int, reconnect: bool = False) -> list[subprocess.Popen[str]]:
+    """``count`` Celery workers of one process each; ``reconnect``: with Celery's default of
+    a new database connection for every task (the benchmark's app keeps it otherwise)."""
     env = {**os.environ, "PYTHONPATH": f"{ROOT}{os.pathsep}{ROOT / 'src'}"}
+    if reconnect:
+        env["HEADROOM_BENCH_RECONNECT"] = "1"
     workers = []
     for n in range(count):
         command = [
@@ -610,6 +614,7 @@ PHASES = {
     "inline": "backfill inline",
     "celery": "backfill celery x2",
     "celery1": "backfill celery x1",
+    "celery-reconnect": "backfill celery x2, a connection a task",
     "celery-2": "backfill celery x2, 2 writing",
     "inline-async": "backfill inline, synchronous_commit off",
     "inline-untidy": "backfill inline, no tidy",
@@ -622,6 +627,7 @@ OPTIONS: dict[str, dict[str, Any]] = {
     "inline": {"executor": "inline"},
     "celery": {"executor": "celery"},
     "celery1": {"executor": "celery"},
+    "celery-reconnect": {"executor": "celery"},
     "celery-2": {"executor": "celery", "concurrent_batches": 2},
     "inline-async": {"executor": "inline", "synchronous_commit": "off"},
     "inline-untidy": {"executor": "inline", "tidy": False},
@@ -648,7 +654,7 @@ def run_phase(key: str, args: argparse.Namespace, anchor_seconds: float | None) 
     try:
         known.update(traffic.pids)
         if key.startswith("celery"):
-            workers = start_workers(WORKERS.get(key, 2))
+            workers = start_workers(WORKERS.get(key, 2), reconnect=key == "celery-reconnect")
         sampling = Sampler()
         known["sampler"] = sampling.process.pid
         # The reader's two processes, whose waits for a CPU are counted apart.

@@ -15,4 +15,8 @@ app.conf.update(
     broker_connection_retry_on_startup=True,
     worker_prefetch_multiplier=1,
 )
+if not os.environ.get("HEADROOM_BENCH_RECONNECT"):
+    # As docs/backfill.md advises: keep each worker's database connection from one batch to
+    # the next (Celery's Django fixup otherwise closes it before and after every task).
+    app.conf["CELERY_DB_REUSE_MAX"] = 100
 app.autodiscover_tasks(["headroom.backfill"])

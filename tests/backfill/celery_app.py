@@ -15,4 +15,6 @@ app.conf.update(
     broker_connection_retry_on_startup=True,
     worker_prefetch_multiplier=1,
 )
+if os.environ.get("HEADROOM_TEST_DB_REUSE_MAX"):
+    app.conf["CELERY_DB_REUSE_MAX"] = int(os.environ["HEADROOM_TEST_DB_REUSE_MAX"])
 app.autodiscover_tasks(["headroom.backfill"])

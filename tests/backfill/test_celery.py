@@ -78,7 +78,7 @@ def test_batches_run_on_workers_exactly_once(
     batches = BackfillBatch.objects.using(postgres).filter(run=run)
     assert batches.count() == 20 and not batches.exclude(state="done").exists()
     # Both workers took batches: the run is shared, not pinned to one process.
-    assert len({b.worker for b in batches}) == 2
+    assert len({b.worker.split(" backend ")[0] for b in batches}) == 2
     # Never more than 3 batches sent and not yet done, whatever the two workers could take.
     spans = [(b.enqueued_at, b.finished_at) for b in batches]
     assert max(sum(1 for s, e in spans if s <= start < e) for start, _ in spans) <= 3
@@ -137,3 +137,28 @@ def test_the_coordinator_tidies_each_batch_the_workers_finish(
     records = pruning_reads(postgres, (4500, 5000, 5500, 5900))
     assert records == 0 if tidy else records >= 3
     assert hits(postgres) == {1: 6000}  # (a whole-table read: it prunes every page)
+
+
+@pytest.mark.parametrize("reuse", [False, True], ids=["celery-default", "reuse-max"])
+def test_workers_keep_their_connection_only_when_the_app_says_so(
+    reuse: bool, queue: str, workers: list[Worker], postgres: str, tmp_path: Path
+) -> None:
+    services.require("redis")
+    fill_counters(postgres, 6_000)
+    env = _env(BROKERS["redis"], queue, tmp_path)
+    if reuse:  # tests/backfill/celery_app.py sets CELERY_DB_REUSE_MAX from it
+        env["HEADROOM_TEST_DB_REUSE_MAX"] = "100"
+    workers.append(Worker(BROKERS["redis"], queue, env))
+    coordinator = _coordinate("backfilltests.CountEveryRow", postgres, env)
+    assert hits(postgres) == {1: 6_000}
+    batches = list(BackfillBatch.objects.using(postgres).all())
+    assert len(batches) == 6
+    # Each batch records the server process of the connection that ran it.
+    backends = {b.worker.split(" backend ")[1] for b in batches}
+    if reuse:
+        assert len(backends) == 1
+        assert "CELERY_DB_REUSE_MAX" not in coordinator.output
+    else:
+        # Celery's Django fixup closed the worker's connection after every task.
+        assert len(backends) == 6
+        assert "app.conf['CELERY_DB_REUSE_MAX'] = 100" in coordinator.output

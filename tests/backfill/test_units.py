@@ -5,9 +5,11 @@ from __future__ import annotations
 import datetime
 
 import pytest
+from celery import Celery
 from django.core import checks
 from django.test import override_settings
 
+from headroom.backfill.coordinator import reconnects_per_task
 from headroom.backfill.params import Param
 from headroom.backfill.registry import UnknownBackfill, get_backfill
 from headroom.backfill.sizing import BatchSizer
@@ -87,6 +89,29 @@ def test_celery_executor_needs_celery() -> None:
     # Celery is installed here, so the check is silent; E201 fires only without it.
     with override_settings(HEADROOM={"BACKFILL_EXECUTOR": "celery"}):
         assert "headroom.E201" not in _ids()
+
+
+#: A Celery app whose workers keep their database connections from task to task.
+REUSING = Celery("headroom_backfill_reusing", set_as_current=False)
+REUSING.conf["CELERY_DB_REUSE_MAX"] = 100
+
+
+def test_celery_workers_that_reconnect_for_every_task_are_a_warning() -> None:
+    celery = {"BACKFILL_EXECUTOR": "celery", "BACKFILL_CELERY_APP": "tests.backfill.celery_app.app"}
+    with override_settings(HEADROOM=celery):
+        [warning] = [m for m in checks.run_checks(tags=["headroom"]) if m.id == "headroom.W202"]
+    assert "app.conf['CELERY_DB_REUSE_MAX'] = 100" in (warning.hint or "")
+    reusing = {**celery, "BACKFILL_CELERY_APP": "tests.backfill.test_units.REUSING"}
+    with override_settings(HEADROOM=reusing):
+        assert "headroom.W202" not in _ids()
+    with override_settings(HEADROOM={**celery, "BACKFILL_EXECUTOR": "inline"}):
+        assert "headroom.W202" not in _ids()
+
+
+def test_only_the_django_fixup_closes_connections_after_each_task() -> None:
+    assert reconnects_per_task(Celery("with_django", set_as_current=False))
+    assert not reconnects_per_task(REUSING)
+    assert not reconnects_per_task(Celery("no_fixups", set_as_current=False, fixups=[]))
 
 
 def test_min_batch_size_above_max_is_refused() -> None:

@@ -1,4 +1,4 @@
-"""System checks of the backfill options (headroom.E201, headroom.W201)."""
+"""System checks of the backfill options (headroom.E201, headroom.W201, headroom.W202)."""
 
 from __future__ import annotations
 
@@ -14,8 +14,18 @@ from headroom.conf import conf
 @checks.register("headroom")
 def check_backfill_options(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
     found: list[checks.CheckMessage] = []
-    if conf.BACKFILL_EXECUTOR == "celery" and importlib.util.find_spec("celery") is None:
-        found.append(message("headroom.E201"))
+    if conf.BACKFILL_EXECUTOR == "celery":
+        if importlib.util.find_spec("celery") is None:
+            found.append(message("headroom.E201"))
+        else:
+            from headroom.backfill.coordinator import celery_app, reconnects_per_task
+
+            try:
+                app = celery_app()
+            except ImportError:
+                app = None  # the run says so, with the import's own error
+            if app is not None and reconnects_per_task(app):
+                found.append(message("headroom.W202"))
     lock = conf.BACKFILL_LOCK_TIMEOUT
     target = conf.BACKFILL_TARGET_BATCH_SECONDS
     if lock is None or lock > target:

@@ -70,6 +70,26 @@ def celery_app() -> Any:
     return current_app
 
 
+#: Said at the start of a run whose workers open a new connection for every batch.
+RECONNECTING = (
+    "Celery closes each worker's database connections before and after every task, so each "
+    "batch opens a new connection (a new server process, its caches cold) just as the batch "
+    "before it commits; keep them with the Celery app setting "
+    "app.conf['CELERY_DB_REUSE_MAX'] = 100 (a new connection every 100 tasks)"
+)
+
+
+def reconnects_per_task(app: Any) -> bool:
+    """Whether ``app``'s workers open a new database connection for every task.
+
+    Celery's Django fixup closes every Django connection before and after each task, unless
+    the app's ``CELERY_DB_REUSE_MAX`` is set (then once every that many tasks).
+    """
+    if app.conf.get("CELERY_DB_REUSE_MAX"):
+        return False
+    return any(str(fixup).startswith("celery.fixups.django") for fixup in app.fixups or ())
+
+
 class CeleryCoordinator(InlineRunner):
     """Plans, sends and collects the batches of one run on Celery."""
 
@@ -155,6 +175,8 @@ class CeleryCoordinator(InlineRunner):
 
     def _coordinate(self) -> BackfillRun:
         run, options = self.run, self.options
+        if reconnects_per_task(celery_app()):
+            self.reporter.event(RECONNECTING)
         sizer = self._sizer()
         progress = Progress()
         seq = int(self._batches().aggregate(top=Max("seq"))["top"] or 0)

@@ -100,6 +100,19 @@ def limit_batch(using: str, options: RunOptions) -> None:
     )
 
 
+def backend_pid(using: str) -> int | None:
+    """The server process of ``using``'s open connection (PostgreSQL; None elsewhere, or
+    with no connection open). Read from the driver, without a query."""
+    connection = connections[using]
+    raw = connection.connection
+    if connection.vendor != "postgresql" or raw is None:
+        return None
+    info = getattr(raw, "info", None)  # psycopg 3
+    if info is not None:
+        return int(info.backend_pid)
+    return int(raw.get_backend_pid())  # psycopg2
+
+
 def _ms(seconds: float | None) -> str:
     return "0" if not seconds else f"{max(1, round(seconds * 1000))}ms"
 

@@ -10,7 +10,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from headroom.backfill.database import limit_batch, take_slot, timeout_kind
+from headroom.backfill.database import backend_pid, limit_batch, take_slot, timeout_kind
 from headroom.backfill.keys import IntegerRangePlanner, Range, planner_for
 from headroom.backfill.models import BackfillBatch, BackfillRun, BatchState, State
 from headroom.backfill.options import RunOptions
@@ -95,6 +95,11 @@ def process_batch(
             waited = time.monotonic() - began
             began += waited
             limit_batch(using, run_options)
+            server = backend_pid(using)
+            if server is not None:
+                # Which connection ran it: a new one for every batch means Celery closes the
+                # worker's connections after each task (coordinator.reconnects_per_task).
+                who += f" backend {server}"
             batch = BackfillBatch.objects.using(using).select_for_update().get(pk=batch_id)
             if batch.token != token or batch.state != BatchState.PENDING:
                 return f"skipped batch {batch_id}: {batch.state}, token {batch.token} not {token}"
