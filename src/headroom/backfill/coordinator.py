@@ -73,9 +73,9 @@ def celery_app() -> Any:
 #: Said at the start of a run whose workers open a new connection for every batch.
 RECONNECTING = (
     "Celery closes each worker's database connections before and after every task, so each "
-    "batch opens a new connection (a new server process, its caches cold) just as the batch "
-    "before it commits; keep them with the Celery app setting "
-    "app.conf['CELERY_DB_REUSE_MAX'] = 100 (a new connection every 100 tasks)"
+    "batch opens a new connection (a new server process, its caches cold); keep them with "
+    "the Celery app setting app.conf['CELERY_DB_REUSE_MAX'] = 100 (a new connection every "
+    "100 tasks)"
 )
 
 

@@ -103,8 +103,8 @@ MESSAGES: dict[str, dict[str, str]] = {
         "msg": "Celery workers open a new database connection for every backfill batch.",
         "hint": "Celery's Django fixup closes each worker's database connections before and "
         "after every task unless the app sets CELERY_DB_REUSE_MAX, so each batch starts a new "
-        "server process with cold caches as the batch before it commits. In the Celery app "
-        "of BACKFILL_CELERY_APP:\napp.conf['CELERY_DB_REUSE_MAX'] = 100",
+        "server process with cold caches. In the Celery app of BACKFILL_CELERY_APP:\n"
+        "app.conf['CELERY_DB_REUSE_MAX'] = 100",
     },
     # --- database server settings (headroom.dbconfig; `check --database ALIAS`) -------------
     "headroom.E301": {
