@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import datetime
+from typing import Any
 
 import pytest
 from celery import Celery
 from django.core import checks
+from django.db import connections
 from django.test import override_settings
 
 from headroom.backfill.coordinator import reconnects_per_task
@@ -112,6 +114,26 @@ def test_only_the_django_fixup_closes_connections_after_each_task() -> None:
     assert reconnects_per_task(Celery("with_django", set_as_current=False))
     assert not reconnects_per_task(REUSING)
     assert not reconnects_per_task(Celery("no_fixups", set_as_current=False, fixups=[]))
+
+
+def test_releases_that_honour_conn_max_age_reconnect_only_without_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from celery.fixups import django as fixup
+
+    def _close_database(self: Any) -> None:  # as the fixup of 2020 to 2025 releases did
+        for conn in self._db.connections.all():
+            conn.close_if_unusable_or_obsolete()
+
+    monkeypatch.setattr(fixup.DjangoWorkerFixup, "_close_database", _close_database)
+    app = Celery("honouring", set_as_current=False)
+    settings = connections["default"].settings_dict
+    monkeypatch.setitem(settings, "CONN_MAX_AGE", 0)
+    assert reconnects_per_task(app)
+    monkeypatch.setitem(settings, "CONN_MAX_AGE", 600)
+    assert not reconnects_per_task(app)
+    monkeypatch.undo()
+    assert reconnects_per_task(app)  # this release closes them whatever CONN_MAX_AGE says
 
 
 def test_min_batch_size_above_max_is_refused() -> None:

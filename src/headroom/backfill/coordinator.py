@@ -79,15 +79,24 @@ RECONNECTING = (
 )
 
 
-def reconnects_per_task(app: Any) -> bool:
-    """Whether ``app``'s workers open a new database connection for every task.
+def reconnects_per_task(app: Any, using: str = "default") -> bool:
+    """Whether ``app``'s workers open a new connection to ``using`` for every task.
 
     Celery's Django fixup closes every Django connection before and after each task, unless
-    the app's ``CELERY_DB_REUSE_MAX`` is set (then once every that many tasks).
+    the app's ``CELERY_DB_REUSE_MAX`` is set (then once every that many tasks). Earlier
+    releases (from 2020 to 2025) closed only connections past their ``CONN_MAX_AGE``: told
+    apart by what the fixup's method calls.
     """
     if app.conf.get("CELERY_DB_REUSE_MAX"):
         return False
-    return any(str(fixup).startswith("celery.fixups.django") for fixup in app.fixups or ())
+    if not any(str(fixup).startswith("celery.fixups.django") for fixup in app.fixups or ()):
+        return False
+    from celery.fixups import django as fixup
+
+    close = getattr(getattr(fixup, "DjangoWorkerFixup", None), "_close_database", None)
+    if close is not None and "close_if_unusable_or_obsolete" in close.__code__.co_names:
+        return not connections[using].settings_dict.get("CONN_MAX_AGE")
+    return True
 
 
 class CeleryCoordinator(InlineRunner):
@@ -175,7 +184,7 @@ class CeleryCoordinator(InlineRunner):
 
     def _coordinate(self) -> BackfillRun:
         run, options = self.run, self.options
-        if reconnects_per_task(celery_app()):
+        if reconnects_per_task(celery_app(), self.using):
             self.reporter.event(RECONNECTING)
         sizer = self._sizer()
         progress = Progress()
