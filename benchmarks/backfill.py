@@ -545,9 +545,12 @@ def batch_timeline(run: Any) -> dict[str, float]:
     }
 
 
-def start_workers(count: int, reconnect: bool = False) -> list[subprocess.Popen[str]]:
-    """``count`` Celery workers of one process each; ``reconnect``: with Celery's default of
-    a new database connection for every task (the benchmark's app keeps it otherwise)."""
+def start_workers(
+    count: int, reconnect: bool = False, pool: str = "prefork"
+) -> list[subprocess.Popen[str]]:
+    """``count`` Celery workers of one process each (``pool``: Celery's ``--pool``; solo runs
+    tasks in the worker's own process); ``reconnect``: with Celery's default of a new
+    database connection for every task (the benchmark's app keeps it otherwise)."""
     env = {**os.environ, "PYTHONPATH": f"{ROOT}{os.pathsep}{ROOT / 'src'}"}
     if reconnect:
         env["HEADROOM_BENCH_RECONNECT"] = "1"
@@ -561,7 +564,7 @@ def start_workers(count: int, reconnect: bool = False) -> list[subprocess.Popen[
             "benchmarks.backfill_site.celery_app",
             "worker",
             "--pool",
-            "prefork",
+            pool,
             "--concurrency",
             "1",
             "--loglevel",
@@ -615,6 +618,7 @@ PHASES = {
     "celery": "backfill celery x2",
     "celery1": "backfill celery x1",
     "celery-reconnect": "backfill celery x2, a connection a task",
+    "celery-solo": "backfill celery x2, solo pool",
     "celery-2": "backfill celery x2, 2 writing",
     "inline-async": "backfill inline, synchronous_commit off",
     "inline-untidy": "backfill inline, no tidy",
@@ -628,6 +632,7 @@ OPTIONS: dict[str, dict[str, Any]] = {
     "celery": {"executor": "celery"},
     "celery1": {"executor": "celery"},
     "celery-reconnect": {"executor": "celery"},
+    "celery-solo": {"executor": "celery"},
     "celery-2": {"executor": "celery", "concurrent_batches": 2},
     "inline-async": {"executor": "inline", "synchronous_commit": "off"},
     "inline-untidy": {"executor": "inline", "tidy": False},
@@ -654,7 +659,11 @@ def run_phase(key: str, args: argparse.Namespace, anchor_seconds: float | None) 
     try:
         known.update(traffic.pids)
         if key.startswith("celery"):
-            workers = start_workers(WORKERS.get(key, 2), reconnect=key == "celery-reconnect")
+            workers = start_workers(
+                WORKERS.get(key, 2),
+                reconnect=key == "celery-reconnect",
+                pool="solo" if key == "celery-solo" else "prefork",
+            )
         sampling = Sampler()
         known["sampler"] = sampling.process.pid
         # The reader's two processes, whose waits for a CPU are counted apart.
