@@ -618,6 +618,7 @@ PHASES = {
     "celery": "backfill celery x2",
     "celery1": "backfill celery x1",
     "celery-reconnect": "backfill celery x2, a connection a task",
+    "celery1-reconnect": "backfill celery x1, a connection a task",
     "celery-solo": "backfill celery x2, solo pool",
     "celery-2": "backfill celery x2, 2 writing",
     "inline-async": "backfill inline, synchronous_commit off",
@@ -632,6 +633,7 @@ OPTIONS: dict[str, dict[str, Any]] = {
     "celery": {"executor": "celery"},
     "celery1": {"executor": "celery"},
     "celery-reconnect": {"executor": "celery"},
+    "celery1-reconnect": {"executor": "celery"},
     "celery-solo": {"executor": "celery"},
     "celery-2": {"executor": "celery", "concurrent_batches": 2},
     "inline-async": {"executor": "inline", "synchronous_commit": "off"},
@@ -640,8 +642,8 @@ OPTIONS: dict[str, dict[str, Any]] = {
     "inline-probe": {"executor": "inline", "latency_probe_ratio": 1.25},
     "celery-probe": {"executor": "celery", "latency_probe_ratio": 1.25},
 }
-#: Celery workers started for a phase (celery1: one; the other Celery phases: two).
-WORKERS = {"celery1": 1}
+#: Celery workers started for a phase (celery1*: one; the other Celery phases: two).
+WORKERS = {"celery1": 1, "celery1-reconnect": 1}
 
 
 def run_phase(key: str, args: argparse.Namespace, anchor_seconds: float | None) -> dict[str, Any]:
@@ -661,7 +663,7 @@ def run_phase(key: str, args: argparse.Namespace, anchor_seconds: float | None) 
         if key.startswith("celery"):
             workers = start_workers(
                 WORKERS.get(key, 2),
-                reconnect=key == "celery-reconnect",
+                reconnect=key.endswith("reconnect"),
                 pool="solo" if key == "celery-solo" else "prefork",
             )
         sampling = Sampler()
