@@ -31,6 +31,7 @@ from headroom.backfill.runner import InlineRunner, LostRun, Progress, describe_r
 from headroom.backfill.tidy import BackgroundTidier, Blocks
 from headroom.backfill.wakeup import LISTEN_SECONDS, MISSED_NOTIFICATIONS, Listener
 from headroom.backfill.worker import batch_options
+from headroom.checks.messages import MESSAGES
 from headroom.conf import conf
 
 #: How long the coordinator waits between looks for finished batches: at most this long...
@@ -70,12 +71,10 @@ def celery_app() -> Any:
     return current_app
 
 
-#: Said at the start of a run whose workers open a new connection for every batch.
-RECONNECTING = (
-    "Celery closes each worker's database connections before and after every task, so each "
-    "batch opens a new connection (a new server process, its caches cold); keep them with "
-    "the Celery app setting app.conf['CELERY_DB_REUSE_MAX'] = 100 (a new connection every "
-    "100 tasks)"
+#: Said at the start of a run whose workers open a new connection for every batch: the
+#: system check's own words (headroom.W202), on one line.
+RECONNECTING = " ".join(
+    (MESSAGES["headroom.W202"]["msg"], MESSAGES["headroom.W202"]["hint"].replace("\n", " "))
 )
 
 

@@ -115,13 +115,14 @@ class Tidier:
         failure: the tidy step then reads through the index)."""
         if self.off is not None or self._blocks_off:
             return None
-        span = self.planner.span(r)  # type: ignore[union-attr]
-        fields = self.planner.fields
-        table = connections[self.using].ops.quote_name(self.table)
-        tid = span.annotate(_tid=RawSQL(f"{table}.ctid::text", ())).values_list("_tid", flat=True)
         try:
             if not self._in_key_order():
                 return None
+            span = self.planner.span(r)  # type: ignore[union-attr]
+            fields = self.planner.fields
+            table = connections[self.using].ops.quote_name(self.table)
+            tid = span.annotate(_tid=RawSQL(f"{table}.ctid::text", ()))
+            tid = tid.values_list("_tid", flat=True)
             first = tid.order_by(*fields).first()
             last = tid.order_by(*(f"-{f}" for f in fields)).first()
         except Exception:  # an aid to the tidy step, which reads through the index without it
