@@ -17,6 +17,8 @@ its p95 latency idle for ``--idle`` seconds, then during the phase: a reader rea
 primary key (``--read-rate``, 300 a second) and a writer updating a random row
 (``--write-rate``, 50 a second). A control phase (``hog``) spins one process on one core for
 as long as the UPDATE took, with no database work: what a busy core alone costs the reader.
+Another (``rest``) does nothing for that long: how far the reader's p95 moves from one window
+to the next with no work at all, the floor under every ratio to its idle value.
 A sampler reads ``pg_stat_activity`` every 10 ms and records, for each transaction of the
 phase holding row locks (one with an xid), the span between the sample before the first
 that saw its xid and the sample after the last: the longest lock held. Each phase runs
@@ -546,17 +548,19 @@ def batch_timeline(run: Any) -> dict[str, float]:
 
 
 def start_workers(
-    count: int, reconnect: bool = False, pool: str = "prefork"
+    count: int, reconnect: bool = False, pool: str = "prefork", nice: int = 0
 ) -> list[subprocess.Popen[str]]:
     """``count`` Celery workers of one process each (``pool``: Celery's ``--pool``; solo runs
     tasks in the worker's own process); ``reconnect``: with Celery's default of a new
-    database connection for every task (the benchmark's app keeps it otherwise)."""
+    database connection for every task (the benchmark's app keeps it otherwise); ``nice``:
+    started under ``nice -n`` that value (their database backends keep the server's)."""
     env = {**os.environ, "PYTHONPATH": f"{ROOT}{os.pathsep}{ROOT / 'src'}"}
     if reconnect:
         env["HEADROOM_BENCH_RECONNECT"] = "1"
     workers = []
     for n in range(count):
         command = [
+            *(["nice", "-n", str(nice)] if nice else []),
             sys.executable,
             "-m",
             "celery",
@@ -612,6 +616,7 @@ PHASES = {
     "update": "single UPDATE",
     "update-end": "single UPDATE, end of round",
     "hog": "CPU hog (control)",
+    "rest": "nothing (control)",
     "naive": "naive save() loop",
     "hand": "hand loop, 5,000-key UPDATEs",
     "inline": "backfill inline",
@@ -620,6 +625,8 @@ PHASES = {
     "celery-reconnect": "backfill celery x2, a connection a task",
     "celery1-reconnect": "backfill celery x1, a connection a task",
     "celery-solo": "backfill celery x2, solo pool",
+    "celery-nice": "backfill celery x2, workers nice 19",
+    "celery1-nice": "backfill celery x1, worker nice 19",
     "celery-2": "backfill celery x2, 2 writing",
     "inline-async": "backfill inline, synchronous_commit off",
     "inline-untidy": "backfill inline, no tidy",
@@ -635,6 +642,8 @@ OPTIONS: dict[str, dict[str, Any]] = {
     "celery-reconnect": {"executor": "celery"},
     "celery1-reconnect": {"executor": "celery"},
     "celery-solo": {"executor": "celery"},
+    "celery-nice": {"executor": "celery"},
+    "celery1-nice": {"executor": "celery"},
     "celery-2": {"executor": "celery", "concurrent_batches": 2},
     "inline-async": {"executor": "inline", "synchronous_commit": "off"},
     "inline-untidy": {"executor": "inline", "tidy": False},
@@ -643,7 +652,7 @@ OPTIONS: dict[str, dict[str, Any]] = {
     "celery-probe": {"executor": "celery", "latency_probe_ratio": 1.25},
 }
 #: Celery workers started for a phase (celery1*: one; the other Celery phases: two).
-WORKERS = {"celery1": 1, "celery1-reconnect": 1}
+WORKERS = {"celery1": 1, "celery1-reconnect": 1, "celery1-nice": 1}
 
 
 def run_phase(key: str, args: argparse.Namespace, anchor_seconds: float | None) -> dict[str, Any]:
@@ -665,6 +674,7 @@ def run_phase(key: str, args: argparse.Namespace, anchor_seconds: float | None) 
                 WORKERS.get(key, 2),
                 reconnect=key.endswith("reconnect"),
                 pool="solo" if key == "celery-solo" else "prefork",
+                nice=19 if key.endswith("nice") else 0,
             )
         sampling = Sampler()
         known["sampler"] = sampling.process.pid
@@ -689,6 +699,10 @@ def run_phase(key: str, args: argparse.Namespace, anchor_seconds: float | None) 
             spinner.start()
             known["CPU hog"] = spinner.pid
             spinner.join()
+            rows, seconds = 0, time.perf_counter() - began
+        elif key == "rest":
+            began = time.perf_counter()
+            time.sleep(anchor_seconds or 3.0)
             rows, seconds = 0, time.perf_counter() - began
         elif key == "naive":
             rows, seconds = naive_loop(args.naive_rows)
@@ -850,7 +864,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument(
         "--phases",
-        default="update,hog,naive,inline,celery",
+        default="update,rest,hog,naive,inline,celery",
         help=f"comma-separated, from {', '.join(PHASES)} (update is the anchor, always run)",
     )
     parser.add_argument(
@@ -1063,6 +1077,13 @@ def measure(args: argparse.Namespace) -> int:
             "database work, raised the reader's p95 "
             f"{spread([r['read_p95_ratio'] for r in hog_runs], '.2f')}x: what keeping one "
             f"of this machine's {os.cpu_count()} cores busy costs the reader, whatever does it"
+        )
+    if "nothing (control)" in summary:
+        rest_runs = summary["nothing (control)"]["rounds"]
+        print(
+            "control: nothing at all for as long as the UPDATE took gave the reader's p95 "
+            f"{spread([r['read_p95_ratio'] for r in rest_runs], '.2f')}x its p95 in the "
+            "window before: how far that ratio moves on this machine with no work"
         )
     print(f"(target: backfill >= 0.90x, lock <= {2 * target:.1f} s, read p95 <= 1.25x idle)")
     if args.json:
