@@ -62,6 +62,10 @@ def all_backfills() -> dict[str, type[Backfill]]:
 
 def get_backfill(name: str) -> type[Backfill]:
     """The backfill class registered as ``name`` (case-insensitive)."""
+    if name in _registry:
+        # Registered already: the apps' modules need not be looked through again (a Celery
+        # worker asks once per batch).
+        return _registry[name]
     found = all_backfills()
     if name in found:
         return found[name]
