@@ -188,8 +188,9 @@ class CeleryCoordinator(InlineRunner):
         sizer = self._sizer()
         progress = Progress()
         seq = int(self._batches().aggregate(top=Max("seq"))["top"] or 0)
-        # Taking over: whatever was sent before may be lost; send it again.
-        self._unlocked(self._batches().filter(state__in=IN_FLIGHT))
+        if seq:
+            # Taking over: whatever was sent before may be lost; send it again.
+            self._unlocked(self._batches().filter(state__in=IN_FLIGHT))
         frontier: Key | None = run.cursor
         planned_all = False
         rows_done, batches_done, busy = run.rows_done, run.batches_done, run.seconds_busy
