@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import datetime
+import os
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -157,3 +161,32 @@ def test_the_coordinator_looks_again_when_the_oldest_batch_should_be_done() -> N
     # Far from done: no longer than POLL_SECONDS; overdue: every MIN_POLL_SECONDS.
     assert poll_seconds(100_000, 200_000.0, 0.0) == POLL_SECONDS
     assert poll_seconds(10_000, 100_000.0, 0.5) == MIN_POLL_SECONDS
+
+
+def test_a_worker_imports_the_backfills_as_it_starts() -> None:
+    # In a process of its own: this one has imported everything already. The signal is the
+    # one Celery sends as a worker starts, before it forks its pool's processes.
+    root = Path(__file__).resolve().parents[2]
+    code = (
+        "import sys, django\n"
+        "django.setup()\n"
+        "from celery.signals import worker_init\n"
+        "import headroom.backfill.tasks\n"
+        "from headroom.backfill.registry import _registry\n"
+        "def seen():\n"
+        "    name = 'backfilltests.CountEveryRow'\n"
+        "    return 'headroom.backfill.worker' in sys.modules, name in _registry\n"
+        "print(seen())\n"
+        "worker_init.send(sender=None)\n"
+        "print(seen())\n"
+    )
+    env = {
+        **os.environ,
+        "PYTHONPATH": f"{root}{os.pathsep}{root / 'src'}",
+        "DJANGO_SETTINGS_MODULE": "tests.backfill.process_settings",
+    }
+    done = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split("\n")[:2] == ["(False, False)", "(True, True)"]

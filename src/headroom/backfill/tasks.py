@@ -14,9 +14,34 @@ transaction, so a second delivery of the same message does nothing.
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from celery import Task, shared_task
+from celery.signals import worker_init
+
+log = logging.getLogger("headroom.backfill")
+
+
+@worker_init.connect(weak=False, dispatch_uid="headroom.backfill.tasks.import_ahead")
+def import_ahead(**_: Any) -> None:
+    """Import what a batch task needs, and every app's ``backfills`` module, as the worker
+    starts (before its pool's processes are forked, so they have them too). Otherwise the
+    first batch each process runs imports them while the run waits: 35-60 ms on the
+    benchmark's 2-core machine, against about 10 ms for a batch's usual preamble."""
+    from django.apps import apps
+
+    if not apps.ready:  # a worker whose app does not set Django up: the tasks will
+        return
+    try:
+        from headroom.backfill import registry, worker  # noqa: F401
+
+        registry.autodiscover()
+    except Exception:
+        log.warning(
+            "could not import the backfills as the worker started; the first batch will",
+            exc_info=True,
+        )
 
 
 @shared_task(
