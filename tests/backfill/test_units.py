@@ -114,6 +114,20 @@ def test_celery_workers_that_reconnect_for_every_task_are_a_warning() -> None:
         assert "headroom.W202" not in _ids()
 
 
+def test_celery_workers_that_reserve_more_than_one_task_are_a_warning() -> None:
+    # The tests' app sets worker_prefetch_multiplier = 1; REUSING keeps Celery's default, 4.
+    celery = {"BACKFILL_EXECUTOR": "celery", "BACKFILL_CELERY_APP": "tests.backfill.celery_app.app"}
+    with override_settings(HEADROOM=celery):
+        assert "headroom.W203" not in _ids()
+    reserving = {**celery, "BACKFILL_CELERY_APP": "tests.backfill.test_units.REUSING"}
+    with override_settings(HEADROOM=reserving):
+        [warning] = [m for m in checks.run_checks(tags=["headroom"]) if m.id == "headroom.W203"]
+    assert "worker_prefetch_multiplier is 4" in warning.msg
+    assert "app.conf.worker_prefetch_multiplier = 1" in (warning.hint or "")
+    with override_settings(HEADROOM={**reserving, "BACKFILL_EXECUTOR": "inline"}):
+        assert "headroom.W203" not in _ids()
+
+
 def test_only_the_django_fixup_closes_connections_after_each_task() -> None:
     assert reconnects_per_task(Celery("with_django", set_as_current=False))
     assert not reconnects_per_task(REUSING)

@@ -1,4 +1,4 @@
-"""System checks of the backfill options (headroom.E201, headroom.W201, headroom.W202)."""
+"""System checks of the backfill options (headroom.E201, headroom.W201-W203)."""
 
 from __future__ import annotations
 
@@ -26,6 +26,9 @@ def check_backfill_options(app_configs: Any = None, **kwargs: Any) -> list[check
                 app = None  # the run says so, with the import's own error
             if app is not None and reconnects_per_task(app):
                 found.append(message("headroom.W202"))
+            multiplier = app.conf.worker_prefetch_multiplier if app is not None else 1
+            if multiplier != 1:
+                found.append(message("headroom.W203", multiplier=multiplier))
     lock = conf.BACKFILL_LOCK_TIMEOUT
     target = conf.BACKFILL_TARGET_BATCH_SECONDS
     if lock is None or lock > target:

@@ -106,6 +106,17 @@ MESSAGES: dict[str, dict[str, str]] = {
         "server process with cold caches. In the Celery app of BACKFILL_CELERY_APP:\n"
         "app.conf['CELERY_DB_REUSE_MAX'] = 100",
     },
+    "headroom.W203": {
+        "level": "warning",
+        "msg": "Celery workers reserve more than one task per process "
+        "(worker_prefetch_multiplier is {multiplier}): a backfill batch can wait behind another "
+        "on the same worker.",
+        "hint": "A worker process running one batch may hold the next one too, which then starts "
+        "only when the first has ended there, not on another worker as the first commits. In "
+        "the Celery app of BACKFILL_CELERY_APP (or start the backfill queue's workers with "
+        "--prefetch-multiplier 1 and silence this check):\n"
+        "app.conf.worker_prefetch_multiplier = 1",
+    },
     # --- database server settings (headroom.dbconfig; `check --database ALIAS`) -------------
     "headroom.E301": {
         "level": "error",
