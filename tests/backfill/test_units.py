@@ -102,29 +102,35 @@ REUSING = Celery("headroom_backfill_reusing", set_as_current=False)
 REUSING.conf["CELERY_DB_REUSE_MAX"] = 100
 
 
+#: The Celery executor with the tests' app (worker_prefetch_multiplier = 1, and
+#: CELERY_DB_REUSE_MAX unset here), and with REUSING (Celery's default multiplier, 4).
+CELERY = {"BACKFILL_EXECUTOR": "celery", "BACKFILL_CELERY_APP": "tests.backfill.celery_app.app"}
+CELERY_REUSING = {**CELERY, "BACKFILL_CELERY_APP": "tests.backfill.test_units.REUSING"}
+
+
+def _the(check_id: str) -> checks.CheckMessage:
+    [found] = [m for m in checks.run_checks(tags=["headroom"]) if m.id == check_id]
+    return found
+
+
 def test_celery_workers_that_reconnect_for_every_task_are_a_warning() -> None:
-    celery = {"BACKFILL_EXECUTOR": "celery", "BACKFILL_CELERY_APP": "tests.backfill.celery_app.app"}
-    with override_settings(HEADROOM=celery):
-        [warning] = [m for m in checks.run_checks(tags=["headroom"]) if m.id == "headroom.W202"]
+    with override_settings(HEADROOM=CELERY):
+        warning = _the("headroom.W202")
     assert "app.conf['CELERY_DB_REUSE_MAX'] = 100" in (warning.hint or "")
-    reusing = {**celery, "BACKFILL_CELERY_APP": "tests.backfill.test_units.REUSING"}
-    with override_settings(HEADROOM=reusing):
+    with override_settings(HEADROOM=CELERY_REUSING):
         assert "headroom.W202" not in _ids()
-    with override_settings(HEADROOM={**celery, "BACKFILL_EXECUTOR": "inline"}):
+    with override_settings(HEADROOM={**CELERY, "BACKFILL_EXECUTOR": "inline"}):
         assert "headroom.W202" not in _ids()
 
 
 def test_celery_workers_that_reserve_more_than_one_task_are_a_warning() -> None:
-    # The tests' app sets worker_prefetch_multiplier = 1; REUSING keeps Celery's default, 4.
-    celery = {"BACKFILL_EXECUTOR": "celery", "BACKFILL_CELERY_APP": "tests.backfill.celery_app.app"}
-    with override_settings(HEADROOM=celery):
+    with override_settings(HEADROOM=CELERY):
         assert "headroom.W203" not in _ids()
-    reserving = {**celery, "BACKFILL_CELERY_APP": "tests.backfill.test_units.REUSING"}
-    with override_settings(HEADROOM=reserving):
-        [warning] = [m for m in checks.run_checks(tags=["headroom"]) if m.id == "headroom.W203"]
+    with override_settings(HEADROOM=CELERY_REUSING):
+        warning = _the("headroom.W203")
     assert "worker_prefetch_multiplier is 4" in warning.msg
     assert "app.conf.worker_prefetch_multiplier = 1" in (warning.hint or "")
-    with override_settings(HEADROOM={**reserving, "BACKFILL_EXECUTOR": "inline"}):
+    with override_settings(HEADROOM={**CELERY_REUSING, "BACKFILL_EXECUTOR": "inline"}):
         assert "headroom.W203" not in _ids()
 
 

@@ -24,11 +24,12 @@ def check_backfill_options(app_configs: Any = None, **kwargs: Any) -> list[check
                 app = celery_app()
             except ImportError:
                 app = None  # the run says so, with the import's own error
-            if app is not None and reconnects_per_task(app):
-                found.append(message("headroom.W202"))
-            multiplier = app.conf.worker_prefetch_multiplier if app is not None else 1
-            if multiplier != 1:
-                found.append(message("headroom.W203", multiplier=multiplier))
+            if app is not None:
+                if reconnects_per_task(app):
+                    found.append(message("headroom.W202"))
+                multiplier = app.conf.worker_prefetch_multiplier
+                if multiplier != 1:
+                    found.append(message("headroom.W203", multiplier=multiplier))
     lock = conf.BACKFILL_LOCK_TIMEOUT
     target = conf.BACKFILL_TARGET_BATCH_SECONDS
     if lock is None or lock > target:
