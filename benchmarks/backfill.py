@@ -73,6 +73,13 @@ def create_database() -> None:
     with pg("postgres") as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{DB}" WITH (FORCE)')
         conn.execute(f'CREATE DATABASE "{DB}"')
+    with pg() as conn:
+        # The *-low phases renice the batches' server process (BACKFILL_PRIORITY).
+        available = conn.execute(
+            "SELECT 1 FROM pg_available_extensions WHERE name = 'prioritize'"
+        ).fetchone()
+        if available:
+            conn.execute("CREATE EXTENSION IF NOT EXISTS prioritize")
     import django
     from django.core.management import call_command
 
@@ -426,8 +433,11 @@ def wait_profile(data: dict[str, Any], role: str, start: float, end: float) -> d
     return {"samples": float(len(events)), **{k: 100.0 * v / len(events) for k, v in ranked[:5]}}
 
 
-def hog(seconds: float) -> None:
-    """The control phase: one process spinning on one core, no database work."""
+def hog(seconds: float, nice: int = 0) -> None:
+    """The control phase: one process spinning on one core, no database work (at nice value
+    ``nice``)."""
+    if nice:
+        os.nice(nice)
     end = time.monotonic() + seconds
     while time.monotonic() < end:
         pass
@@ -628,6 +638,10 @@ PHASES = {
     "celery-nice": "backfill celery x2, workers nice 19",
     "celery1-nice": "backfill celery x1, worker nice 19",
     "celery-2": "backfill celery x2, 2 writing",
+    "hog-low": "CPU hog at nice 19 (control)",
+    "inline-low": "backfill inline, priority 19",
+    "celery-low": "backfill celery x2, priority 19",
+    "celery1-low": "backfill celery x1, priority 19",
     "inline-async": "backfill inline, synchronous_commit off",
     "inline-untidy": "backfill inline, no tidy",
     "celery-untidy": "backfill celery x2, no tidy",
@@ -645,6 +659,9 @@ OPTIONS: dict[str, dict[str, Any]] = {
     "celery-nice": {"executor": "celery"},
     "celery1-nice": {"executor": "celery"},
     "celery-2": {"executor": "celery", "concurrent_batches": 2},
+    "inline-low": {"executor": "inline", "priority": 19},
+    "celery-low": {"executor": "celery", "priority": 19},
+    "celery1-low": {"executor": "celery", "priority": 19},
     "inline-async": {"executor": "inline", "synchronous_commit": "off"},
     "inline-untidy": {"executor": "inline", "tidy": False},
     "celery-untidy": {"executor": "celery", "tidy": False},
@@ -652,7 +669,7 @@ OPTIONS: dict[str, dict[str, Any]] = {
     "celery-probe": {"executor": "celery", "latency_probe_ratio": 1.25},
 }
 #: Celery workers started for a phase (celery1*: one; the other Celery phases: two).
-WORKERS = {"celery1": 1, "celery1-reconnect": 1, "celery1-nice": 1}
+WORKERS = {"celery1": 1, "celery1-reconnect": 1, "celery1-nice": 1, "celery1-low": 1}
 
 
 def run_phase(key: str, args: argparse.Namespace, anchor_seconds: float | None) -> dict[str, Any]:
@@ -693,8 +710,10 @@ def run_phase(key: str, args: argparse.Namespace, anchor_seconds: float | None) 
         extra: dict[str, Any] = {}
         if key == "update":
             rows, seconds = single_update(own)
-        elif key == "hog":
-            spinner = multiprocessing.Process(target=hog, args=(anchor_seconds or 3.0,))
+        elif key in ("hog", "hog-low"):
+            spinner = multiprocessing.Process(
+                target=hog, args=(anchor_seconds or 3.0, 19 if key == "hog-low" else 0)
+            )
             began = time.perf_counter()
             spinner.start()
             known["CPU hog"] = spinner.pid

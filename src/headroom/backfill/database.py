@@ -113,6 +113,78 @@ def backend_pid(using: str) -> int | None:
     return int(raw.get_backend_pid())  # psycopg2
 
 
+#: The function of PostgreSQL's ``prioritize`` extension that renices a backend.
+SET_PRIORITY = "set_backend_priority(integer,integer)"
+
+
+def can_set_priority(using: str) -> bool:
+    """Whether ``using``'s server has the ``prioritize`` extension's ``set_backend_priority``."""
+    with connections[using].cursor() as cursor:
+        cursor.execute("SELECT to_regprocedure(%s) IS NOT NULL", [SET_PRIORITY])
+        row = cursor.fetchone()
+    return bool(row and row[0])
+
+
+def priority_note(using: str, nice: int | None) -> str | None:
+    """What a run says as it starts about ``BACKFILL_PRIORITY``: the nice value its batches
+    run at, or why they cannot; None when no priority is asked for (or not PostgreSQL)."""
+    if not nice or connections[using].vendor != "postgresql":
+        return None
+    if can_set_priority(using):
+        return f"batches run at nice {nice} on the database server (prioritize)"
+    return (
+        f"priority {nice} asked for, but the database has no prioritize extension (install "
+        "it on the server, then as a superuser: CREATE EXTENSION prioritize); the batches run "
+        "at the server's priority"
+    )
+
+
+def lower_priority(using: str, nice: int | None) -> bool | None:
+    """Run ``using``'s server process at nice value ``nice`` (PostgreSQL with the
+    ``prioritize`` extension): a busy batch then yields the server's CPU at once to the site's
+    queries, and takes it back when they are done. Call it outside a transaction.
+
+    Returns True when the backend runs at ``nice`` or lower priority, False when the server
+    lacks the extension, None when there is nothing to do (no ``nice``, another database).
+    Once per server process: the answer is kept on the connection, keyed by the backend's
+    pid, so a new connection is reniced again. A process can only lower its own priority, so
+    the backend keeps it for the rest of its life (see :func:`close_lowered`).
+    """
+    connection = connections[using]
+    if not nice or connection.vendor != "postgresql":
+        return None
+    connection.ensure_connection()
+    pid = backend_pid(using)
+    known = getattr(connection, "_headroom_priority", None)
+    if known is not None and known[0] == pid and known[1] >= nice:
+        return bool(known[2])
+    present = can_set_priority(using)
+    if present:
+        with connection.cursor() as cursor:
+            # Only ever lower it: raising a backend's priority back is refused (EACCES).
+            cursor.execute(
+                "SELECT set_backend_priority(pg_backend_pid(), %s) "
+                "WHERE get_backend_priority(pg_backend_pid()) < %s",
+                [nice, nice],
+            )
+    connection._headroom_priority = (pid, nice, present)  # type: ignore[attr-defined]
+    return present
+
+
+def close_lowered() -> list[str]:
+    """Close this thread's connections whose server process :func:`lower_priority` reniced,
+    so that other work (a Celery worker's next task that is not a batch) gets a new backend
+    at the server's priority. Returns the aliases closed."""
+    closed = []
+    for connection in connections.all(initialized_only=True):
+        known = getattr(connection, "_headroom_priority", None)
+        if known is not None and known[2]:
+            connection.close()
+            closed.append(connection.alias)
+        connection._headroom_priority = None  # type: ignore[attr-defined]
+    return closed
+
+
 def _ms(seconds: float | None) -> str:
     return "0" if not seconds else f"{max(1, round(seconds * 1000))}ms"
 

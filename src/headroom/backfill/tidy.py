@@ -42,7 +42,7 @@ from typing import TYPE_CHECKING, Any
 from django.db import connections, transaction
 from django.db.models.expressions import RawSQL
 
-from headroom.backfill.database import _ms
+from headroom.backfill.database import _ms, lower_priority
 
 if TYPE_CHECKING:
     from headroom.backfill.keys import Planner, Range
@@ -215,12 +215,18 @@ class BackgroundTidier:
     behind the batches)."""
 
     def __init__(
-        self, planner: Planner, using: str, statement_timeout: float | None, lag: int = 2
+        self,
+        planner: Planner,
+        using: str,
+        statement_timeout: float | None,
+        lag: int = 2,
+        priority: int | None = None,
     ) -> None:
         import queue
         import threading
 
         self.tidier = Tidier(planner, using, statement_timeout)
+        self.priority = priority
         self.off = self.tidier.off
         self._ranges: queue.Queue[tuple[Range, Blocks | None] | None] = queue.Queue(maxsize=lag)
         self._messages: list[str] = []
@@ -236,6 +242,7 @@ class BackgroundTidier:
                 item = self._ranges.get()
                 if item is None:
                     return
+                lower_priority(self.tidier.using, self.priority)
                 message = self.tidier.after_batch(*item)
                 if message:
                     with self._lock:
