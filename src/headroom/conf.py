@@ -350,12 +350,8 @@ def _check_backfill(values: dict[str, Any]) -> None:
             f'must be "on", "off", "local", "remote_write" or "remote_apply", got {commit!r}.',
         )
     nice = values.get("BACKFILL_PRIORITY")
-    if nice is not None and (
-        isinstance(nice, bool) or not isinstance(nice, int) or not 1 <= nice <= 19
-    ):
-        raise ConfigError(
-            "BACKFILL_PRIORITY", f"must be a nice value from 1 to 19 (or None), got {nice!r}."
-        )
+    if nice is not None and not 1 <= nice <= 19:
+        raise ConfigError("BACKFILL_PRIORITY", f"must be a nice value from 1 to 19, got {nice!r}.")
     if "BACKFILL_REPLICAS" in values:
         values["BACKFILL_REPLICAS"] = list(values["BACKFILL_REPLICAS"])
 

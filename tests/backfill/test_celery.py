@@ -54,9 +54,9 @@ def _env(broker: str, queue: str, tmp_path: Path, **options: object) -> dict[str
     )
 
 
-def _coordinate(name: str, postgres: str, env: dict[str, str]) -> CommandRun:
-    """``headroom backfill run NAME`` on the workers, to its successful end."""
-    coordinator = CommandRun(["run", name, "--database", postgres], env)
+def _coordinate(name: str, postgres: str, env: dict[str, str], *flags: str) -> CommandRun:
+    """``headroom backfill run NAME [flags]`` on the workers, to its successful end."""
+    coordinator = CommandRun(["run", name, "--database", postgres, *flags], env)
     try:
         assert coordinator.wait(180) == 0, coordinator.output
     finally:
@@ -171,10 +171,11 @@ def test_batches_run_on_a_reniced_backend_that_no_other_task_gets(
     services.require("redis")
     fill_counters(postgres, 3000)
     prioritize(postgres)
-    env = _env(BROKERS["redis"], queue, tmp_path, BACKFILL_PRIORITY=19)
+    env = _env(BROKERS["redis"], queue, tmp_path)
     env["HEADROOM_TEST_DB_REUSE_MAX"] = "100"  # the worker keeps its connection between tasks
     workers.append(Worker(BROKERS["redis"], queue, env))
-    coordinator = _coordinate("backfilltests.CountEveryRow", postgres, env)
+    # Asked for on the coordinator's command line only: the batch tasks carry it.
+    coordinator = _coordinate("backfilltests.CountEveryRow", postgres, env, "--priority", "19")
     assert RUNS_LOW in coordinator.output
     assert hits(postgres) == {1: 3000}
     backends = {int(b.worker.split(" backend ")[1]) for b in BackfillBatch.objects.using(postgres)}
