@@ -90,15 +90,3 @@ def scratch_database(prefix: str) -> Iterator[str]:
     finally:
         with pg_admin() as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-def require_extension(cursor: Any, name: str, package: str) -> None:
-    """Create PostgreSQL extension ``name`` in ``cursor``'s database, or skip (fail under
-    the flag) when the server lacks it (Debian package ``package``)."""
-    cursor.execute("SELECT 1 FROM pg_available_extensions WHERE name = %s", [name])
-    if cursor.fetchone() is None:
-        reason = f"{name} is not installed (Debian package {package})"
-        if services_required():
-            pytest.fail(f"{reason} and HEADROOM_REQUIRE_SERVICES=1", pytrace=False)
-        pytest.skip(reason)
-    cursor.execute(f'CREATE EXTENSION IF NOT EXISTS "{name}"')

@@ -171,10 +171,6 @@ class HeadroomSettings:
     #: WAL flush; a server crash may lose the last batches, with their checkpoint, so they
     #: run again); None: the server's setting.
     BACKFILL_SYNCHRONOUS_COMMIT: str | None = None
-    #: PostgreSQL with the ``prioritize`` extension: the nice value (1-19) of the server
-    #: process that runs the batches, so that the site's queries take the CPU from it at once
-    #: (docs/backfill.md, "Priority"); None: the server's own.
-    BACKFILL_PRIORITY: int | None = None
     #: PostgreSQL: after each batch commits, read its rows' pages once so that the batch's old
     #: row versions are pruned by the backfill rather than by the site's next reads of those
     #: pages (docs/backfill.md, "Tidying after each batch").
@@ -349,9 +345,6 @@ def _check_backfill(values: dict[str, Any]) -> None:
             "BACKFILL_SYNCHRONOUS_COMMIT",
             f'must be "on", "off", "local", "remote_write" or "remote_apply", got {commit!r}.',
         )
-    nice = values.get("BACKFILL_PRIORITY")
-    if nice is not None and not 1 <= nice <= 19:
-        raise ConfigError("BACKFILL_PRIORITY", f"must be a nice value from 1 to 19, got {nice!r}.")
     if "BACKFILL_REPLICAS" in values:
         values["BACKFILL_REPLICAS"] = list(values["BACKFILL_REPLICAS"])
 

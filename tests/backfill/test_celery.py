@@ -13,7 +13,6 @@ from headroom.backfill.models import BackfillBatch, BackfillRun
 from tests import services
 from tests.backfill.conftest import fill_counters, hits, pruning_reads
 from tests.backfill.processes import CommandRun, Worker, environment, wait_for
-from tests.backfill.test_priority import RUNS_LOW, prioritize, priority_of
 
 pytestmark = [
     pytest.mark.services,
@@ -54,9 +53,9 @@ def _env(broker: str, queue: str, tmp_path: Path, **options: object) -> dict[str
     )
 
 
-def _coordinate(name: str, postgres: str, env: dict[str, str], *flags: str) -> CommandRun:
-    """``headroom backfill run NAME [flags]`` on the workers, to its successful end."""
-    coordinator = CommandRun(["run", name, "--database", postgres, *flags], env)
+def _coordinate(name: str, postgres: str, env: dict[str, str]) -> CommandRun:
+    """``headroom backfill run NAME`` on the workers, to its successful end."""
+    coordinator = CommandRun(["run", name, "--database", postgres], env)
     try:
         assert coordinator.wait(180) == 0, coordinator.output
     finally:
@@ -163,29 +162,3 @@ def test_workers_keep_their_connection_only_when_the_app_says_so(
         # Celery's Django fixup closed the worker's connection after every task.
         assert len(backends) == 6
         assert "app.conf['CELERY_DB_REUSE_MAX'] = 100" in coordinator.output
-
-
-def test_batches_run_on_a_reniced_backend_that_no_other_task_gets(
-    queue: str, workers: list[Worker], postgres: str, tmp_path: Path
-) -> None:
-    services.require("redis")
-    fill_counters(postgres, 3000)
-    prioritize(postgres)
-    env = _env(BROKERS["redis"], queue, tmp_path)
-    env["HEADROOM_TEST_DB_REUSE_MAX"] = "100"  # the worker keeps its connection between tasks
-    workers.append(Worker(BROKERS["redis"], queue, env))
-    # Asked for on the coordinator's command line only: the batch tasks carry it.
-    coordinator = _coordinate("backfilltests.CountEveryRow", postgres, env, "--priority", "19")
-    assert RUNS_LOW in coordinator.output
-    assert hits(postgres) == {1: 3000}
-    backends = {int(b.worker.split(" backend ")[1]) for b in BackfillBatch.objects.using(postgres)}
-    assert len(backends) == 1
-    (pid,) = backends
-    assert priority_of(postgres, pid) == 19
-    # Any other task on that worker process first closes the lowered connection.
-    from tests.backfill.celery_app import app
-
-    app.send_task("headroom.backfill.watchdog", kwargs={"databases": [postgres]}, queue=queue)
-    wait_for(lambda: priority_of(postgres, pid) is None, what="the reniced backend to close")
-    log = "".join(workers[0].lines)
-    assert "headroom.backfill.watchdog" in log

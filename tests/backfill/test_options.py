@@ -75,14 +75,6 @@ def test_a_time_limit_flag_takes_seconds(value: str, capsys: pytest.CaptureFixtu
     assert "--lock-timeout" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("value", ["0", "20", "low"])
-def test_a_priority_flag_takes_a_nice_value(value: str, capsys: pytest.CaptureFixture[str]) -> None:
-    with pytest.raises(SystemExit) as stopped:
-        main(["backfill", "run", NAME, "--priority", value], django_ready=True)
-    assert stopped.value.code == 2
-    assert "--priority" in capsys.readouterr().err
-
-
 def test_a_batch_task_applies_the_options_it_carries_else_the_workers_settings(
     postgres: str,
 ) -> None:

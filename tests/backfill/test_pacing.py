@@ -42,15 +42,6 @@ def test_probe_ratio_and_synchronous_commit_are_validated() -> None:
     assert (fine.BACKFILL_LATENCY_PROBE_RATIO, fine.BACKFILL_SYNCHRONOUS_COMMIT) == (1.25, "off")
 
 
-@pytest.mark.parametrize("nice", [0, 20, -5, "19", True, 2.5])
-def test_a_priority_is_a_nice_value_from_1_to_19(nice: object) -> None:
-    expected = "from 1 to 19" if type(nice) is int else "expected int"
-    with pytest.raises(ConfigError, match=f"BACKFILL_PRIORITY.*{expected}"):
-        build({"BACKFILL_PRIORITY": nice}, environ={})
-    assert build({"BACKFILL_PRIORITY": 19}, environ={}).BACKFILL_PRIORITY == 19
-    assert build({}, environ={}).BACKFILL_PRIORITY is None
-
-
 class RecordSettings(Backfill):
     """Notes the batch transaction's settings."""
 

@@ -68,7 +68,13 @@ def tickets(django_db_setup: Any, django_db_blocker: Any) -> Iterator[str]:
             "@pytest.mark.django_db(databases=['default', 'postgres'])"
         )
         with connection.cursor() as cursor:
-            services.require_extension(cursor, "hypopg", "postgresql-15-hypopg")
+            cursor.execute("SELECT 1 FROM pg_available_extensions WHERE name = 'hypopg'")
+            if cursor.fetchone() is None:
+                reason = "hypopg is not installed (Debian package postgresql-15-hypopg)"
+                if services.services_required():
+                    pytest.fail(f"{reason} and HEADROOM_REQUIRE_SERVICES=1", pytrace=False)
+                pytest.skip(reason)
+            cursor.execute("CREATE EXTENSION IF NOT EXISTS hypopg")
             cursor.execute("TRUNCATE ticketapp_ticket, ticketapp_queue RESTART IDENTITY CASCADE")
             cursor.execute(FILL.replace("%(rows)s", str(ROWS)))
         try:

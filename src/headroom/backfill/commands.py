@@ -69,14 +69,6 @@ def _positive_int(text: str) -> int:
     return value
 
 
-def _nice(text: str) -> int:
-    """A nice value from the command line: 1 (a little lower) to 19 (lowest priority)."""
-    value = _positive_int(text)
-    if value > 19:
-        raise argparse.ArgumentTypeError(f"must be from 1 to 19, got {text}")
-    return value
-
-
 def _print_json(data: Any) -> None:
     print(json.dumps(data, indent=2, default=str))
 
@@ -168,14 +160,6 @@ class BackfillVerb(Verb):
             metavar="SECONDS",
             help="PostgreSQL statement_timeout of each batch, also on Celery workers (0: no "
             'limit; default HEADROOM["BACKFILL_STATEMENT_TIMEOUT"])',
-        )
-        run.add_argument(
-            "--priority",
-            type=_nice,
-            metavar="NICE",
-            help="PostgreSQL with the prioritize extension: run the batches' server process "
-            "at this nice value, 1-19, so the site's queries take the CPU first (default "
-            'HEADROOM["BACKFILL_PRIORITY"], none)',
         )
         run.add_argument(
             "--tidy",
@@ -415,7 +399,6 @@ class BackfillVerb(Verb):
                 "concurrent_batches",
                 "lock_timeout",
                 "statement_timeout",
-                "priority",
                 "tidy",
                 "max_batches",
             )

@@ -208,9 +208,7 @@ class CeleryCoordinator(InlineRunner):
             # Tidied here, on a thread, as each finished batch is collected (the batch's own
             # notification wakes this loop as it commits): the worker is free for its next
             # batch at once, and the tidy read overlaps that batch, as inline.
-            self.tidier = BackgroundTidier(
-                self.planner, self.using, options.statement_timeout, priority=options.priority
-            )
+            self.tidier = BackgroundTidier(self.planner, self.using, options.statement_timeout)
         # Where each batch in flight lies, read as it is planned (tidy.Tidier.locate).
         blocks: dict[int, Blocks | None] = {}
         while True:

@@ -32,7 +32,6 @@ class RunOptions:
     latency_probe_ratio: float | None
     latency_probe_sql: str | None
     synchronous_commit: str | None
-    priority: int | None
     tidy: bool
     max_in_flight: int
     concurrent_batches: int

@@ -19,12 +19,7 @@ from django.utils import timezone
 
 from headroom.backfill import control, throttle
 from headroom.backfill.count import BackgroundCount
-from headroom.backfill.database import (
-    limit_batch,
-    lower_priority,
-    priority_note,
-    timeout_kind,
-)
+from headroom.backfill.database import limit_batch, timeout_kind
 from headroom.backfill.keys import CsvPlanner, IntegerRangePlanner, Key, Planner, Range, planner_for
 from headroom.backfill.models import BackfillFailure, BackfillRun, State
 from headroom.backfill.options import RunOptions
@@ -216,9 +211,6 @@ class InlineRunner:
             f"(generation {run.generation}, {self.planner.kind} batches over "
             f"{', '.join(self.planner.fields)})"
         )
-        note = priority_note(self.using, self.options.priority)
-        if note:
-            self.reporter.event(note)
         self._start_probe()
         try:
             return self._loop()
@@ -305,7 +297,7 @@ class InlineRunner:
         tidier = self.tidier = None
         if options.tidy:
             tidier = self.tidier = BackgroundTidier(
-                self.planner, self.using, options.statement_timeout, priority=options.priority
+                self.planner, self.using, options.statement_timeout
             )
         state = self._state()
         while True:
@@ -336,7 +328,6 @@ class InlineRunner:
             blocks = tidier.locate(r) if tidier is not None else None
             began = time.monotonic()
             try:
-                lower_priority(self.using, options.priority)
                 with transaction.atomic(using=self.using):
                     limit_batch(self.using, options)
                     rows = execute_batch(self.backfill, self.planner, r)

@@ -18,7 +18,7 @@ import logging
 from typing import Any
 
 from celery import Task, shared_task
-from celery.signals import task_prerun, worker_init
+from celery.signals import worker_init
 
 log = logging.getLogger("headroom.backfill")
 
@@ -46,18 +46,6 @@ def import_ahead(**_: Any) -> None:
             "will try again",
             exc_info=True,
         )
-
-
-@task_prerun.connect(weak=False, dispatch_uid="headroom.backfill.tasks.normal_priority")
-def normal_priority(sender: Any = None, **_: Any) -> None:
-    """Before any task but a batch: close the connections whose server process a batch
-    reniced (``BACKFILL_PRIORITY``), so that the task runs on a backend at the server's
-    priority. A batch after a batch keeps its lowered backend."""
-    if getattr(sender, "name", None) == "headroom.backfill.run_batch":
-        return
-    from headroom.backfill.database import close_lowered
-
-    close_lowered()
 
 
 @shared_task(

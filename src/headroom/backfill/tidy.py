@@ -42,7 +42,7 @@ from typing import TYPE_CHECKING, Any
 from django.db import connections, transaction
 from django.db.models.expressions import RawSQL
 
-from headroom.backfill.database import _ms, lower_priority
+from headroom.backfill.database import _ms
 
 if TYPE_CHECKING:
     from headroom.backfill.keys import Planner, Range
@@ -215,18 +215,12 @@ class BackgroundTidier:
     behind the batches)."""
 
     def __init__(
-        self,
-        planner: Planner,
-        using: str,
-        statement_timeout: float | None,
-        lag: int = 2,
-        priority: int | None = None,
+        self, planner: Planner, using: str, statement_timeout: float | None, lag: int = 2
     ) -> None:
         import queue
         import threading
 
         self.tidier = Tidier(planner, using, statement_timeout)
-        self.priority = priority
         self.off = self.tidier.off
         self._ranges: queue.Queue[tuple[Range, Blocks | None] | None] = queue.Queue(maxsize=lag)
         self._messages: list[str] = []
@@ -242,7 +236,6 @@ class BackgroundTidier:
                 item = self._ranges.get()
                 if item is None:
                     return
-                lower_priority(self.tidier.using, self.priority)
                 message = self.tidier.after_batch(*item)
                 if message:
                     with self._lock:

@@ -10,13 +10,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from headroom.backfill.database import (
-    backend_pid,
-    limit_batch,
-    lower_priority,
-    take_slot,
-    timeout_kind,
-)
+from headroom.backfill.database import backend_pid, limit_batch, take_slot, timeout_kind
 from headroom.backfill.keys import IntegerRangePlanner, Range, planner_for
 from headroom.backfill.models import BackfillBatch, BackfillRun, BatchState, State
 from headroom.backfill.options import RunOptions
@@ -32,7 +26,6 @@ BATCH_OPTIONS = (
     "lock_timeout",
     "statement_timeout",
     "synchronous_commit",
-    "priority",
     "concurrent_batches",
 )
 
@@ -89,7 +82,6 @@ def process_batch(
     began = time.monotonic()
     waited = 0.0
     try:
-        lower_priority(using, run_options.priority)
         with transaction.atomic(using=using):
             # Before any row lock, transaction id or lock_timeout (which would cut the wait).
             # While it waits, the batch's row is not locked yet: the coordinator's check for
