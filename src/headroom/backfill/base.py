@@ -188,6 +188,18 @@ class CsvBackfill(Backfill):
     encoding: ClassVar[str] = "utf-8"
     dialect: ClassVar[str] = "excel"
 
+    def __init__(self, **params: Any) -> None:
+        super().__init__(**params)
+        path = self._param_values.get("path")
+        if path is not None:
+            # Before any run is recorded: a file that cannot be read is bad input, not a
+            # run that fails half-way.
+            try:
+                with open(path, "rb"):
+                    pass
+            except OSError as exc:
+                raise ValueError(f"parameter 'path': cannot read {path!r}: {exc.strerror}") from exc
+
     def get_queryset(self) -> QuerySet[Any]:
         raise TypeError("a CsvBackfill has no queryset")
 

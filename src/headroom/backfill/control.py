@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime
 import os
+import shlex
 import socket
 from dataclasses import dataclass
 from typing import Any
@@ -34,6 +35,15 @@ class RunHeld(RunError):
 
 def owner_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def command(action: str, name: str, params: dict[str, Any] | None = None, *extra: str) -> str:
+    """The shell command that does ``action`` on ``name`` with a run's stored ``params``
+    (a hint in a message: the user can paste it)."""
+    words = ["headroom", "backfill", action, name]
+    for key, value in (params or {}).items():
+        words += ["--param", f"{key}={value}"]
+    return shlex.join([*words, *extra])
 
 
 def _pid_alive(pid: int) -> bool:
@@ -139,8 +149,8 @@ def claim(
             if run.params != params and params:
                 raise RunError(
                     f"run #{run.pk} of {name} is not finished and has other parameters "
-                    f"({run.params}). Finish it first (headroom backfill run {name}), or "
-                    f"cancel it: headroom backfill cancel {name}"
+                    f"({run.params}). Finish it first ({command('run', name, run.params)}), "
+                    f"or cancel it: headroom backfill cancel {name}"
                 )
             if holder_alive(run) and not take_over:
                 age = (timezone.now() - run.heartbeat_at).total_seconds() if run.heartbeat_at else 0

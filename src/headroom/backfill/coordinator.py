@@ -24,7 +24,7 @@ from django.db import connections, transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from headroom.backfill import throttle
+from headroom.backfill import control, throttle
 from headroom.backfill.keys import Key, Range
 from headroom.backfill.models import BackfillBatch, BackfillFailure, BackfillRun, BatchState, State
 from headroom.backfill.runner import InlineRunner, LostRun, Progress, describe_range
@@ -69,6 +69,32 @@ def celery_app() -> Any:
     from celery import current_app
 
     return current_app
+
+
+def no_celery_app() -> str | None:
+    """Why this process has no Celery app to send batches with, or None if it has one.
+
+    Without ``BACKFILL_CELERY_APP``, and with no app created in the process (the project's
+    ``celery.py``, imported by its package as Celery's Django guide shows), ``current_app``
+    is Celery's unconfigured fallback: its tasks would go to a default broker and queue
+    that no worker of the project reads, and the run would wait for ever.
+    """
+    if conf.BACKFILL_CELERY_APP:
+        return None
+    from celery import _state, current_app
+
+    if current_app._get_current_object() is not getattr(_state, "default_app", None):
+        return None
+    return (
+        'no Celery app is set up in this process: set HEADROOM["BACKFILL_CELERY_APP"] to '
+        'your app\'s dotted path (say "proj.celery.app"), or import the app in your '
+        "project's __init__.py as Celery's Django guide shows"
+    )
+
+
+#: A run whose first batch has not finished this long after it was sent says so (no worker
+#: reads its queue?) and waits on.
+NO_WORKER_SECONDS = 10.0
 
 
 #: Said at the start of a run whose workers open a new connection for every batch: the
@@ -172,6 +198,12 @@ class CeleryCoordinator(InlineRunner):
         listener = self.listener
         return (listener if listener is not None and not listener.broken else None), False
 
+    def start(self) -> control.Claim:
+        problem = no_celery_app()
+        if problem:  # before the run is claimed: nothing is left behind
+            raise control.RunError(problem)
+        return super().start()
+
     def _loop(self) -> BackfillRun:
         self.listener = Listener.open(self.using, self.run.pk)
         try:
@@ -201,6 +233,10 @@ class CeleryCoordinator(InlineRunner):
         sent_rows = 0
         last_collect = head_since = time.monotonic()
         hold_until = 0.0
+        # When the first batch this coordinator sent went out (None: not yet, or one has
+        # finished since), for the warning that no worker seems to take them.
+        first_sent: float | None = None
+        any_finished = False
         # Listening: whether the last wait ended with a notification, and how many looks in a
         # row found a batch finished that no notification announced.
         woken, missed = True, 0
@@ -299,6 +335,16 @@ class CeleryCoordinator(InlineRunner):
                 slowest = max((b.seconds for b in finished), default=0.0)
                 hold_until = now_mono + pause * slowest
             if finished:
+                first_sent, any_finished = None, True
+            elif first_sent is not None and time.monotonic() - first_sent >= NO_WORKER_SECONDS:
+                queue = conf.BACKFILL_CELERY_QUEUE or celery_app().conf.task_default_queue
+                self.reporter.event(
+                    f"no batch has finished {NO_WORKER_SECONDS:g} s after the first was sent: "
+                    f"is a Celery worker of this project reading the queue {queue!r}? Still "
+                    "waiting"
+                )
+                first_sent = None
+            if finished:
                 # The oldest batch still in flight started about when these finished.
                 head_since = now_mono
                 interval = max(1e-6, now_mono - last_collect)
@@ -373,6 +419,8 @@ class CeleryCoordinator(InlineRunner):
                 if self.tidier is not None:
                     blocks[batch.pk] = self.tidier.locate(r)
                 self._send(batch)
+                if first_sent is None and not any_finished:
+                    first_sent = time.monotonic()
                 if not in_flight:
                     head_since = time.monotonic()
                 frontier = r.end
@@ -408,6 +456,8 @@ class CeleryCoordinator(InlineRunner):
             # Woken by the next batch to finish (or a pause or cancel); else at the next thing
             # this loop has to do on its own.
             due = [next_health, next_stale, now + LISTEN_SECONDS]
+            if first_sent is not None:
+                due.append(first_sent + NO_WORKER_SECONDS)
             if hold_until > now:
                 due.append(hold_until)
             if options.max_rows_per_second and not planned_all:
@@ -441,7 +491,6 @@ def coordinate_run(using: str, run_id: int, overrides: dict[str, Any]) -> str:
     A second delivery of the task while a live coordinator holds the run does nothing; one
     delivered after the run ended does nothing either.
     """
-    from headroom.backfill import control
     from headroom.backfill.options import RunOptions
     from headroom.backfill.registry import get_backfill
 

@@ -51,6 +51,9 @@ class BackgroundCount:
             # Batches are about to commit: a count from a later snapshot would miss their rows.
             self._late.set()
 
+    def finished(self) -> bool:
+        return self._thread.ident is not None and not self._thread.is_alive()
+
     def join(self) -> int | None:
         """Wait for the count; the total, or None if it failed."""
         self._thread.join()

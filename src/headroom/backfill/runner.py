@@ -100,6 +100,9 @@ class Progress:
         return (1.0 - progress) / self.share_per_second
 
 
+#: Pacing between batches longer than this is slept in steps of this length.
+PACING_STEP_SECONDS = 1.0
+
 #: While paused and listening on its run's channel, a runner looks at the run (and sends its
 #: heartbeat, well within ``BACKFILL_LEASE_SECONDS``) this often; a notification from
 #: ``resume`` or ``cancel`` ends the wait at once.
@@ -275,13 +278,21 @@ class InlineRunner:
         return after
 
     def _sizer(self) -> BatchSizer:
-        """The batch sizer, starting from the run's last size (or the first batch's)."""
+        """The batch sizer, starting from the run's last size (or the first batch's).
+
+        Under a rate cap no batch is larger than the cap allows in one target batch time:
+        a larger one would write faster than the cap while it runs, then sleep it off.
+        """
         options = self.options
+        high = options.max_batch_size
+        if options.max_rows_per_second:
+            capped = int(options.max_rows_per_second * options.target_batch_seconds)
+            high = max(options.min_batch_size, min(high, capped))
         return BatchSizer(
             target=options.target_batch_seconds,
             size=self.run.batch_size or options.batch_size,
             low=options.min_batch_size,
-            high=options.max_batch_size,
+            high=high,
         )
 
     def _loop(self) -> BackfillRun:
@@ -306,8 +317,7 @@ class InlineRunner:
                 if state != State.RUNNING:
                     return self._finish(State.CANCELLED, "cancelled on request")
             if options.max_batches is not None and batches_this_process >= options.max_batches:
-                self.reporter.event(f"stopped after {batches_this_process} batch(es) as asked")
-                return run
+                return self._stop_early(batches_this_process)
             if time.monotonic() >= next_health:
                 state = self._wait_while_unhealthy()
                 next_health = time.monotonic() + options.throttle_check_seconds
@@ -320,8 +330,8 @@ class InlineRunner:
                     return self._finish(
                         State.FAILED,
                         f"finished with {failures} key range(s) in the failure ledger; after "
-                        f"fixing the cause, retry them: headroom backfill run {run.name} "
-                        "--retry-failed",
+                        "fixing the cause, retry them: "
+                        + control.command("run", run.name, run.params, "--retry-failed"),
                     )
                 return self._finish(State.SUCCEEDED, "")
             # Where the batch's rows lie, read before it changes them (tidy.Tidier.locate).
@@ -332,13 +342,16 @@ class InlineRunner:
                     limit_batch(self.using, options)
                     rows = execute_batch(self.backfill, self.planner, r)
                     seconds = time.monotonic() - began
+                    self._take_count()
                     share = (
                         self.planner.progress(
                             r.end, run.start_key, run.stop_key, rows_done + rows, run.rows_total
                         )
                         - run.progress
                     )
-                    progress.observe(rows, max(0.0, share), seconds)
+                    # Rows/s and ETA at the run's pace: the batch and the pause after it.
+                    pause = self._pause(rows, seconds)
+                    progress.observe(rows, max(0.0, share), seconds + pause)
                     done = self.planner.progress(
                         r.end, run.start_key, run.stop_key, rows_done + rows, run.rows_total
                     )
@@ -400,9 +413,10 @@ class InlineRunner:
             if rows == 0 and isinstance(self.planner, IntegerRangePlanner):
                 cursor = self.planner.seek(r.end, run.stop_key) or run.stop_key
             self.reporter.update(run)
-            self._pace(rows, held)
+            state = self._pace(pause) or state
 
-    def _pace(self, rows: int, seconds: float) -> None:
+    def _pause(self, rows: int, seconds: float) -> float:
+        """How long to wait after a batch of ``rows`` that took ``seconds``."""
         pause = max(self.options.sleep_ratio, self._probe_pause_ratio()) * seconds
         if self.vendor == "sqlite":
             # One writer at a time: leave the lock free for a moment, or a pause request (or
@@ -410,8 +424,26 @@ class InlineRunner:
             pause = max(pause, 0.01)
         if self.options.max_rows_per_second:
             pause = max(pause, rows / self.options.max_rows_per_second - seconds)
-        if pause > 0:
-            self.sleep(pause)
+        return pause
+
+    def _pace(self, pause: float) -> str | None:
+        """Sleep ``pause`` seconds; the run's state if a request (pause, cancel) cut the
+        sleep short.
+
+        A long pause is slept a second at a time: the heartbeat and the progress line go on,
+        and a pause or cancel request is seen within the second.
+        """
+        while pause > 0:
+            step = min(pause, PACING_STEP_SECONDS)
+            self.sleep(step)
+            pause -= step
+            if pause > 0:
+                self._save()
+                self.reporter.update(self.run)
+                state = self._state()
+                if state != State.RUNNING:
+                    return state
+        return None
 
     def _record_failure(self, r: Range, attempts: int, exc: BaseException, failures: int) -> Key:
         with transaction.atomic(using=self.using):
@@ -489,6 +521,23 @@ class InlineRunner:
         self.reporter.event("healthy again; going on")
         return self._state()
 
+    def _take_count(self) -> None:
+        """The count's total once it is there (not waiting for it): the progress shown from
+        then on is out of the exact number, not the planner's estimate."""
+        if self.counter is not None and self.counter.finished():
+            self._join_count()
+
+    def _stop_early(self, batches: int) -> BackfillRun:
+        """``--batches N`` done: leave the run paused and nobody's, to go on with later."""
+        hint = control.command("run", self.run.name, self.run.params)
+        message = f"stopped after {batches} batch(es) as asked; go on with: {hint}"
+        self._join_count()
+        self._set_state(State.PAUSED, (State.RUNNING, State.THROTTLED), owner="", message=message)
+        self.reporter.event(message)
+        self.run.refresh_from_db(using=self.using)
+        self.reporter.update(self.run)
+        return self.run
+
     def _join_count(self) -> None:
         """Wait for the count of the run's rows, if one runs aside, and keep its total."""
         if self.counter is not None:
@@ -558,6 +607,12 @@ def retry_failed(
     )
     if run is None:
         raise control.RunError(f"{backfill.name} has no failed run with key ranges to retry.")
+    if run.params != backfill.param_values():
+        raise control.RunError(
+            f"the failed run #{run.pk} of {backfill.name} ran with other parameters "
+            f"({run.params}); retry it with them: "
+            + control.command("run", backfill.name, run.params, "--retry-failed")
+        )
     generation = run.generation + 1
     taken = (
         BackfillRun.objects.using(using)

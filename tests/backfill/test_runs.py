@@ -1,0 +1,199 @@
+"""What a run does around its batches: the rate cap and its pacing, the figures it reports,
+stopping after N batches, retrying failed ranges, and input refused before a run exists."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.test import override_settings
+
+from headroom.backfill import control, run_backfill
+from headroom.backfill.models import BackfillFailure, BackfillRun
+from headroom.backfill.options import RunOptions
+from headroom.backfill.registry import get_backfill
+from headroom.backfill.runner import InlineRunner, retry_failed
+from tests.backfill.conftest import Events, fill_counters, hits
+
+pytestmark = pytest.mark.django_db(databases=["default", "postgres"], transaction=True)
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+class Figures(Events):
+    """Keeps each progress update's (rows done, total, rows/s)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.updates: list[tuple[int, int | None, float]] = []
+
+    def update(self, run: Any) -> None:
+        self.updates.append((run.rows_done, run.rows_total, run.rows_per_second))
+
+
+def test_the_rate_cap_bounds_the_batches_and_the_reported_rate(alias: str) -> None:
+    fill_counters(alias, 3000)
+    backfill = get_backfill("backfilltests.CountEveryRow")()
+    backfill.database = alias
+    options = RunOptions.build(
+        backfill, batch_size=100, max_rows_per_second=2000, target_batch_seconds=0.1
+    )
+    figures = Figures()
+    slept: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        slept.append(seconds)
+        time.sleep(seconds)
+
+    began = time.monotonic()
+    run = InlineRunner(backfill, options, figures, sleep=sleep).execute()
+    elapsed = time.monotonic() - began
+    assert (run.state, run.rows_done) == ("succeeded", 3000)
+    assert hits(alias) == {1: 3000}
+    # No batch over what the cap allows in one target batch time (2,000 x 0.1 s)...
+    assert run.batch_size <= 200 and run.batches_done >= 3000 // 200
+    # ...so the run keeps to the cap by short sleeps, not one long one at the end.
+    assert slept and max(slept) <= 0.2
+    assert elapsed >= 3000 / 2000 * 0.8
+    # The rows/s shown is the run's pace, sleeps included, not the batches' own speed.
+    shown = [rate for _, _, rate in figures.updates if rate]
+    assert shown and max(shown[2:]) < 2000 * 1.5, shown
+
+
+def test_a_long_pacing_sleep_ends_on_a_pause_request(alias: str) -> None:
+    fill_counters(alias, 2000)
+    backfill = get_backfill("backfilltests.CountEveryRow")()
+    backfill.database = alias
+    # Each 500-row batch is followed by about 5 s of pacing, slept in 1 s steps.
+    options = RunOptions.build(
+        backfill, batch_size=500, min_batch_size=500, max_batch_size=500, max_rows_per_second=100
+    )
+    steps: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        steps.append(seconds)
+        if len(steps) == 2:  # a second into the pacing, someone pauses the run
+            control.pause("backfilltests.CountEveryRow", alias)
+        time.sleep(0.01)
+
+    runner = InlineRunner(backfill, options, Events(), sleep=sleep)
+    # The runner sees the pause within the pacing, before another batch, and waits; cancel
+    # it from there so that the test ends.
+    calls: list[str] = []
+
+    def paused() -> str:
+        calls.append(runner.run.state)
+        control.cancel("backfilltests.CountEveryRow", alias)
+        return "cancelled"
+
+    runner._wait_while_paused = paused  # type: ignore[method-assign]
+    run = runner.execute()
+    assert calls == ["paused"]
+    assert run.state == "cancelled"
+    assert run.batches_done == 1 and hits(alias) == {1: 500, 0: 1500}
+    assert all(step <= 1.0 for step in steps) and len(steps) == 2
+
+
+def test_stopping_after_n_batches_leaves_the_run_paused_and_free(alias: str) -> None:
+    fill_counters(alias, 3000)
+    events = Events()
+    run = run_backfill(
+        "backfilltests.CountEveryRow",
+        database=alias,
+        batch_size=1000,
+        max_batches=1,
+        reporter=events,
+    )
+    assert run.state == "paused" and run.owner == ""
+    assert run.message == (
+        "stopped after 1 batch(es) as asked; go on with: "
+        "headroom backfill run backfilltests.CountEveryRow"
+    )
+    assert events.lines[-1] == run.message
+    again = run_backfill("backfilltests.CountEveryRow", database=alias)
+    assert (again.pk, again.state) == (run.pk, "succeeded")
+    assert hits(alias) == {1: 3000}
+
+
+def test_the_exact_count_replaces_the_estimate_while_the_run_goes_on(postgres: str) -> None:
+    # No ANALYZE: the planner's estimate is far from the 5,000 rows the count finds.
+    fill_counters(postgres, 5000)
+    figures = Figures()
+    with override_settings(HEADROOM={"BACKFILL_EXACT_COUNT_LIMIT": 10_000}):
+        run = run_backfill(
+            "backfilltests.CountEveryRow",
+            database=postgres,
+            batch_size=100,
+            max_batch_size=100,
+            reporter=figures,
+        )
+    assert run.rows_total == 5000
+    before_the_end = [total for done, total, _ in figures.updates if done < 5000]
+    assert 5000 in before_the_end, figures.updates
+    assert all(done <= total for done, total, _ in figures.updates if total == 5000)
+
+
+def test_failed_ranges_are_retried_only_with_the_runs_parameters(alias: str) -> None:
+    run = BackfillRun.objects.using(alias).create(
+        name="backfilltests.FillFrom",
+        params={"first": 1, "offset": 100},
+        state="failed",
+        failures=1,
+    )
+    BackfillFailure.objects.using(alias).create(
+        run=run, start_key=[0], end_key=[10], attempts=3, error="LockTimeout"
+    )
+    backfill = get_backfill("backfilltests.FillFrom")(first="1", offset="5")
+    backfill.database = alias
+    with pytest.raises(control.RunError) as refused:
+        retry_failed(backfill, RunOptions.build(backfill))
+    assert str(refused.value) == (
+        f"the failed run #{run.pk} of backfilltests.FillFrom ran with other parameters "
+        "({'first': 1, 'offset': 100}); retry it with them: headroom backfill run "
+        "backfilltests.FillFrom --param first=1 --param offset=100 --retry-failed"
+    )
+    run.refresh_from_db(using=alias)
+    assert run.state == "failed"
+
+
+def test_a_csv_file_that_cannot_be_read_is_refused_before_any_run(
+    alias: str, tmp_path: Path
+) -> None:
+    missing = tmp_path / "missing.csv"
+    with pytest.raises(ValueError) as refused:
+        get_backfill("backfilltests.ImportPrices")(path=str(missing))
+    assert str(refused.value) == (
+        f"parameter 'path': cannot read {str(missing)!r}: No such file or directory"
+    )
+    assert not BackfillRun.objects.using(alias).exists()
+
+
+def test_the_celery_executor_needs_a_celery_app() -> None:
+    """In a process where no Celery app was created and none is named in the settings, the
+    coordinator refuses before it records a run (it would wait for ever)."""
+    script = (
+        "import django; django.setup()\n"
+        "from headroom.backfill.coordinator import no_celery_app\n"
+        "print(no_celery_app())\n"
+    )
+    env = {"DJANGO_SETTINGS_MODULE": "tests.backfill.process_settings", "PYTHONPATH": str(ROOT)}
+    done = subprocess.run(
+        [sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("no Celery app is set up in this process"), done.stdout
+    named = subprocess.run(
+        [sys.executable, "-c", script],
+        env={
+            **env,
+            "HEADROOM_TEST_OPTIONS": '{"BACKFILL_CELERY_APP": "tests.backfill.celery_app.app"}',
+        },
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert named.stdout.strip() == "None", named.stderr
