@@ -633,6 +633,8 @@ PHASES = {
     "celery-2": "backfill celery x2, 2 writing",
     "hog-low": "CPU hog at nice 19 (control)",
     "inline-low": "backfill inline, backends nice 19",
+    "inline-slice": "backfill inline, backends 0.1 ms slice",
+    "update-slice": "single UPDATE, backend 0.1 ms slice",
     "inline-async": "backfill inline, synchronous_commit off",
     "inline-untidy": "backfill inline, no tidy",
     "celery-untidy": "backfill celery x2, no tidy",
@@ -651,6 +653,7 @@ OPTIONS: dict[str, dict[str, Any]] = {
     "celery1-nice": {"executor": "celery"},
     "celery-2": {"executor": "celery", "concurrent_batches": 2},
     "inline-low": {"executor": "inline"},
+    "inline-slice": {"executor": "inline"},
     "inline-async": {"executor": "inline", "synchronous_commit": "off"},
     "inline-untidy": {"executor": "inline", "tidy": False},
     "celery-untidy": {"executor": "celery", "tidy": False},
@@ -670,6 +673,29 @@ def renice_backend(sender: Any, connection: Any, **_: Any) -> None:
     pid = backend_pid(connection.alias)
     if pid:
         os.setpriority(os.PRIO_PROCESS, pid, 19)
+
+
+def short_slice(pid: int, nanoseconds: int = 100_000) -> None:
+    """Give server process ``pid`` a custom time slice (``sched_setattr`` with
+    ``sched_runtime`` on a SCHED_OTHER task; Linux 6.12 and later): a task woken on its core
+    waits at most about that long for it. Root only, as ``renice_backend``."""
+    import ctypes
+    import struct
+
+    attr = struct.pack("IIQiIQQQII", 56, 0, 0, 0, 0, nanoseconds, 0, 0, 0, 0)
+    buffer = ctypes.create_string_buffer(attr, len(attr))
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.syscall(314, pid, buffer, 0) != 0:  # SYS_sched_setattr on x86_64
+        raise OSError(ctypes.get_errno(), f"sched_setattr({pid})")
+
+
+def slice_backend(sender: Any, connection: Any, **_: Any) -> None:
+    """``inline-slice``: each new connection's server process gets a 0.1 ms slice."""
+    from headroom.backfill.database import backend_pid
+
+    pid = backend_pid(connection.alias)
+    if pid:
+        short_slice(pid)
 
 
 def run_phase(key: str, args: argparse.Namespace, anchor_seconds: float | None) -> dict[str, Any]:
@@ -709,7 +735,9 @@ def run_phase(key: str, args: argparse.Namespace, anchor_seconds: float | None) 
         counters = server_counters()
         start = time.monotonic()
         extra: dict[str, Any] = {}
-        if key == "update":
+        if key in ("update", "update-slice"):
+            if key == "update-slice":
+                short_slice(own.info.backend_pid)
             rows, seconds = single_update(own)
         elif key in ("hog", "hog-low"):
             spinner = multiprocessing.Process(
@@ -731,6 +759,8 @@ def run_phase(key: str, args: argparse.Namespace, anchor_seconds: float | None) 
         else:
             if key == "inline-low":
                 connection_created.connect(renice_backend, dispatch_uid="bench-renice")
+            if key == "inline-slice":
+                connection_created.connect(slice_backend, dispatch_uid="bench-renice")
             try:
                 rows, seconds, run = backfill(**OPTIONS[key])
             finally:
