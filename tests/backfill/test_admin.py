@@ -62,3 +62,83 @@ def test_the_admin_shows_progress_and_steers_the_run(staff: Client) -> None:
     assert run.state == "cancelled"
     detail = staff.get(f"/admin/headroom/backfillrun/{run.pk}/change/").content.decode()
     assert "backfilltests.CountEveryRow" in detail
+
+
+URL = "/admin/headroom/backfillrun/"
+NAME = "backfilltests.CountEveryRow"
+
+
+@override_settings(ROOT_URLCONF="tests.backfill.test_admin")
+def test_an_action_on_a_finished_run_leaves_the_unfinished_one_alone(staff: Client) -> None:
+    over = BackfillRun.objects.create(name=NAME, state="cancelled")
+    going = BackfillRun.objects.create(name=NAME, state="running")
+    for action in ("pause", "resume", "cancel"):
+        response = staff.post(URL, {"action": action, "_selected_action": [over.pk]}, follow=True)
+        page = response.content.decode()
+        assert f"Run #{over.pk} of {NAME} is cancelled; nothing to {action}." in page, action
+        assert "Backfilltests." not in page  # the name as registered, not capitalised
+        going.refresh_from_db()
+        assert going.state == "running", action
+    over.refresh_from_db()
+    assert over.state == "cancelled"
+
+
+@override_settings(ROOT_URLCONF="tests.backfill.test_admin")
+def test_pause_acts_on_the_selected_run_and_wakes_its_runner(
+    staff: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from headroom.backfill import control
+
+    woken: list[tuple[str, int, str]] = []
+    monkeypatch.setattr(control, "notify", lambda *args: woken.append(args))
+    over = BackfillRun.objects.create(name=NAME, state="cancelled")
+    going = BackfillRun.objects.create(name=NAME, state="running")
+    selected = [over.pk, going.pk]
+    response = staff.post(URL, {"action": "pause", "_selected_action": selected}, follow=True)
+    page = response.content.decode()
+    assert f"Run #{going.pk} of {NAME} is paused." in page
+    assert f"Run #{over.pk} of {NAME} is cancelled; nothing to pause." in page
+    going.refresh_from_db()
+    over.refresh_from_db()
+    assert (going.state, over.state) == ("paused", "cancelled")
+    assert woken == [("default", going.pk, "pause")]  # as `headroom backfill pause` does
+
+
+@override_settings(ROOT_URLCONF="tests.backfill.test_admin")
+def test_an_unfinished_run_cannot_be_deleted(staff: Client) -> None:
+    going = BackfillRun.objects.create(name=NAME, state="running")
+    over = BackfillRun.objects.create(name=NAME, state="succeeded")
+    assert staff.get(f"{URL}{going.pk}/delete/").status_code == 403
+    assert staff.post(f"{URL}{going.pk}/delete/", {"post": "yes"}).status_code == 403
+    change = staff.get(f"{URL}{going.pk}/change/").content.decode()
+    assert f"{going.pk}/delete/" not in change  # no Delete button
+
+    selected = [going.pk, over.pk]
+    response = staff.post(
+        URL, {"action": "delete_selected", "_selected_action": selected, "post": "yes"}, follow=True
+    )
+    page = response.content.decode()
+    assert f"Run #{going.pk} of {NAME} is running; it cannot be deleted" in page
+    assert list(BackfillRun.objects.values_list("pk", flat=True)) == [going.pk]  # over: gone
+
+
+@override_settings(ROOT_URLCONF="tests.backfill.test_admin")
+def test_the_change_page_shows_each_figure_once_formatted(staff: Client) -> None:
+    run = BackfillRun.objects.create(
+        name=NAME,
+        state="succeeded",
+        rows_done=1_900,
+        rows_total=1_900,
+        progress=1.0,
+        seconds_busy=0.06202411699996446,
+        rows_per_second=30623.329727824377,
+        eta_seconds=0.0,
+        longest_batch_seconds=0.031234,
+    )
+    page = staff.get(f"{URL}{run.pk}/change/").content.decode()
+    for figure in ("100.0%", "30,623", "0.06s", "0.03s", "1,900 / 1,900"):
+        assert figure in page, figure
+    for raw in ("0.06202411699996446", "30623.3", "0.031234", "Eta seconds", "Rows done"):
+        assert raw not in page, raw
+    for label in ("Progress", "ETA", "Rows/s"):
+        assert page.count(f"<label>{label}:</label>") == 1, label

@@ -5,12 +5,38 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin, messages
+from django.contrib.admin.actions import delete_selected as django_delete_selected
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.template.response import TemplateResponse
+from django.utils.translation import gettext_lazy
 
 from headroom.backfill import control
 from headroom.backfill.models import BackfillFailure, BackfillRun
 from headroom.backfill.progress import duration
+
+#: Raw figures of a run that the change page shows formatted instead, each once (None: it
+#: is part of another: ``rows`` reads "done / total").
+SHOWN_AS: dict[str, str | None] = {
+    "rows_done": "rows",
+    "rows_total": None,
+    "rows_per_second": "rate",
+    "progress": "progress_percent",
+    "eta_seconds": "eta",
+    "seconds_busy": "busy",
+    "longest_batch_seconds": "longest_batch",
+}
+
+
+def _seconds(value: float) -> str:
+    """Two decimals for the short times of a batch; minutes and hours past a minute."""
+    return f"{value:.2f}s" if value < 60 else duration(value)
+
+
+def _run_first(text: str, run_id: int) -> str:
+    """``text`` opening with the run: the admin capitalises a message's first letter, which
+    would turn a leading backfill name (``orders.MarkNotes``) into another one."""
+    return text if text.startswith("run #") else f"run #{run_id}: {text}"
 
 
 class FailureInline(admin.TabularInline):  # type: ignore[type-arg]
@@ -26,16 +52,15 @@ class FailureInline(admin.TabularInline):  # type: ignore[type-arg]
 
 def _steer(action: str) -> Any:
     def apply(modeladmin: Any, request: HttpRequest, queryset: QuerySet[BackfillRun]) -> None:
-        for run in queryset:
-            using = run._state.db or "default"
+        # By primary key: control.pause(name) and the like act on the backfill's latest
+        # unfinished run, which need not be the one selected.
+        for pk in queryset.values_list("pk", flat=True):
             try:
-                changed = getattr(control, action)(run.name, using)
+                run = control.steer(pk, queryset.db, action)
             except control.RunError as exc:
-                modeladmin.message_user(request, str(exc), messages.WARNING)
+                modeladmin.message_user(request, _run_first(str(exc), pk), messages.WARNING)
                 continue
-            modeladmin.message_user(
-                request, f"run #{changed.pk} of {changed.name} is {changed.state}."
-            )
+            modeladmin.message_user(request, f"run #{run.pk} of {run.name} is {run.state}.")
 
     apply.__name__ = action
     apply.short_description = f"{action.capitalize()} the selected runs"  # type: ignore[attr-defined]
@@ -59,13 +84,12 @@ class BackfillRunAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     )
     list_filter = ("state", "name")
     search_fields = ("name",)
-    actions = [_steer("pause"), _steer("resume"), _steer("cancel")]
+    actions = [_steer("pause"), _steer("resume"), _steer("cancel"), "delete_selected"]
     inlines = [FailureInline]
-    readonly_fields = [f.name for f in BackfillRun._meta.fields] + [
-        "progress_percent",
-        "rate",
-        "eta",
-    ]
+    readonly_fields = tuple(
+        shown for shown in (SHOWN_AS.get(f.name, f.name) for f in BackfillRun._meta.fields) if shown
+    )
+    fields = readonly_fields
 
     @admin.display(description="progress")
     def progress_percent(self, run: BackfillRun) -> str:
@@ -84,5 +108,42 @@ class BackfillRunAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     def eta(self, run: BackfillRun) -> str:
         return duration(run.eta_seconds) if run.is_active else "-"
 
+    @admin.display(description="busy")
+    def busy(self, run: BackfillRun) -> str:
+        return _seconds(run.seconds_busy)
+
+    @admin.display(description="longest batch")
+    def longest_batch(self, run: BackfillRun) -> str:
+        return _seconds(run.longest_batch_seconds)
+
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: BackfillRun | None = None) -> bool:
+        # A runner reads and writes its run's row between batches: gone, it crashes
+        # (BackfillRun.DoesNotExist). Cancel the run first; once it is over, it may go.
+        if obj is not None and obj.is_active:
+            return False
+        return super().has_delete_permission(request, obj)
+
+    @admin.action(
+        permissions=["delete"],
+        description=gettext_lazy("Delete selected %(verbose_name_plural)s"),  # Django's own
+    )
+    def delete_selected(
+        self, request: HttpRequest, queryset: QuerySet[BackfillRun]
+    ) -> TemplateResponse | None:
+        """Django's own bulk delete (confirmation page and all), of finished runs only."""
+        runs = list(queryset)
+        for run in runs:
+            if run.is_active:
+                self.message_user(
+                    request,
+                    f"run #{run.pk} of {run.name} is {run.state}; it cannot be deleted until "
+                    "it is over (cancel it first).",
+                    messages.WARNING,
+                )
+        finished = [run.pk for run in runs if not run.is_active]
+        if not finished:
+            return None
+        return django_delete_selected(self, request, queryset.filter(pk__in=finished))

@@ -228,6 +228,30 @@ def cancel(name: str, using: str) -> BackfillRun:
     return run
 
 
+def steer(run_id: int, using: str, action: str) -> BackfillRun:
+    """Pause, resume or cancel run ``run_id`` itself, through :func:`pause`, :func:`resume`
+    or :func:`cancel` (the admin acts on the rows it was shown, not on a name).
+
+    Those act on the backfill's latest unfinished run, so a finished run is refused here
+    instead of handed on to a newer run. The row stays locked meanwhile: no new run (whose
+    start locks the unfinished ones) slips in between the check and the change.
+    """
+    change = {"pause": pause, "resume": resume, "cancel": cancel}[action]
+    with transaction.atomic(using=using):
+        run = BackfillRun.objects.using(using).select_for_update().filter(pk=run_id).first()
+        if run is None:
+            raise RunError(f"run #{run_id} is gone; nothing to {action}.")
+        if not run.is_active:
+            raise RunError(f"run #{run.pk} of {run.name} is {run.state}; nothing to {action}.")
+        current = active_run(run.name, using)
+        if current is not None and current.pk != run.pk:
+            raise RunError(
+                f"run #{run.pk} of {run.name} is {run.state} but not its latest unfinished "
+                f"run (#{current.pk}); it is left as it is."
+            )
+        return change(run.name, using)
+
+
 def enqueue(name: str, params: dict[str, Any], using: str, executor: str) -> BackfillRun:
     """The run a detached coordinator will take: the unfinished one, or a new ``enqueued``
     run. Refused while a live runner holds the unfinished run."""
