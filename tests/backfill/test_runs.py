@@ -197,3 +197,24 @@ def test_the_celery_executor_needs_a_celery_app() -> None:
         timeout=60,
     )
     assert named.stdout.strip() == "None", named.stderr
+
+
+def test_require_backfill_speaks_of_a_later_run_that_did_not_succeed(alias: str) -> None:
+    from headroom.backfill.operations import backfill_problem
+
+    fill_counters(alias, 1500)
+    runs = BackfillRun.objects.using(alias)
+    done = runs.create(name="backfilltests.CountEveryRow", state="succeeded", progress=1.0)
+    assert backfill_problem("backfilltests.CountEveryRow", alias) == (
+        f"backfill backfilltests.CountEveryRow succeeded (run #{done.pk}) but more than 1,000 "
+        "row(s) match its queryset again (written since by code that does not fill them in?). "
+        "Deploy the code that fills them, run the backfill again, then migrate:\n"
+        "    python manage.py headroom backfill run backfilltests.CountEveryRow"
+    )
+    later = runs.create(name="backfilltests.CountEveryRow", state="cancelled", progress=0.24)
+    assert backfill_problem("backfilltests.CountEveryRow", alias) == (
+        "backfill backfilltests.CountEveryRow has not finished its last run on database "
+        f"{alias!r} (#{later.pk}, cancelled at 24.0%; #{done.pk} succeeded before it); more "
+        "than 1,000 row(s) still need it. Run it, then migrate again:\n"
+        "    python manage.py headroom backfill run backfilltests.CountEveryRow"
+    )

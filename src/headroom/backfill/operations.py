@@ -62,6 +62,14 @@ def backfill_problem(name: str, using: str, *, allow_empty: bool = True) -> str 
         )
     if remaining:
         count = "more than 1,000" if remaining > 1000 else f"{remaining:,}"
+        if last is not None and last.pk != succeeded.pk:
+            # A later run that did not succeed is where those rows stand now.
+            return (
+                f"backfill {cls.name} has not finished its last run on database {using!r} "
+                f"(#{last.pk}, {last.state} at {last.percent:.1f}%; #{succeeded.pk} "
+                f"succeeded before it); {count} row(s) still need it. Run it, then migrate "
+                f"again:\n    {command}"
+            )
         return (
             f"backfill {cls.name} succeeded (run #{succeeded.pk}) but {count} row(s) match its "
             "queryset again (written since by code that does not fill them in?). Deploy the "
