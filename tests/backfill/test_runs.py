@@ -218,3 +218,16 @@ def test_require_backfill_speaks_of_a_later_run_that_did_not_succeed(alias: str)
         "than 1,000 row(s) still need it. Run it, then migrate again:\n"
         "    python manage.py headroom backfill run backfilltests.CountEveryRow"
     )
+
+
+def test_a_backfill_with_nothing_left_to_do_starts_no_new_run(alias: str) -> None:
+    fill_counters(alias, 2000)
+    first = run_backfill("backfilltests.FillValues", database=alias)
+    assert (first.state, first.rows_done) == ("succeeded", 2000)
+    events = Events()
+    again = run_backfill("backfilltests.FillValues", database=alias, reporter=events)
+    assert again.pk == first.pk and again.rows_done == 2000
+    assert events.lines == [
+        f"nothing to do: no row needs backfilltests.FillValues; run #{first.pk} did it"
+    ]
+    assert BackfillRun.objects.using(alias).count() == 1

@@ -206,7 +206,28 @@ class InlineRunner:
                 self.counter.start()
         return claim
 
+    def _already_done(self) -> BackfillRun | None:
+        """The run that already did this backfill (same parameters), when no run is
+        unfinished and no row matches its queryset now: another run would record nothing
+        but hide that one's figures in ``status``."""
+        if self.run_id is not None or control.active_run(self.backfill.name, self.using):
+            return None
+        done = (
+            BackfillRun.objects.using(self.using)
+            .filter(name=self.backfill.name, state=State.SUCCEEDED)
+            .order_by("-id")
+            .first()
+        )
+        if done is None or done.params != self.backfill.param_values():
+            return None
+        return done if self.planner.stop_key() is None else None
+
     def execute(self) -> BackfillRun:
+        done = self._already_done()
+        if done is not None:
+            self.reporter.event(f"nothing to do: no row needs {done.name}; run #{done.pk} did it")
+            self.reporter.update(done)
+            return done
         claim = self.start()
         run = self.run
         self.reporter.event(
