@@ -90,9 +90,13 @@ def test_run_then_status(alias: str, capsys: pytest.CaptureFixture[str]) -> None
     [status] = json.loads(out)
     assert status["state"] == "succeeded" and status["rows_done"] == 3000
     assert status["rows_per_second"] > 0 and status["eta_seconds"] == 0
-    # Nothing left to do: a second run succeeds at once, touching nothing.
+    # Nothing left to do: a second run says so and records no new run, touching nothing.
+    first = _id(alias)
     code, out, _ = headroom(capsys, "run", "backfilltests.FillValues", "--database", alias)
-    assert code == 0 and f"backfilltests.FillValues #{_id(alias)}: 0/0 rows" in out
+    assert code == 0
+    assert f"nothing to do: no row needs backfilltests.FillValues; run #{first} did it" in out
+    assert f"backfilltests.FillValues #{first}: 3,000/3,000 rows" in out
+    assert _id(alias) == first
 
 
 def test_parameters_are_typed_and_kept_with_the_run(
@@ -105,7 +109,7 @@ def test_parameters_are_typed_and_kept_with_the_run(
     code, _, err = headroom(
         capsys, "run", "backfilltests.FillFrom", "--param", "first=ten", "--database", alias
     )
-    assert code == 2 and "parameter 'first': invalid literal for int()" in err
+    assert code == 2 and "parameter 'first': 'ten' is not a whole number" in err
     code, out, _ = headroom(
         capsys,
         "run",

@@ -128,7 +128,8 @@ def test_the_watchdog_hands_over_only_celery_runs_whose_lease_is_lost(
         f"then headroom backfill watchdog{_flag(alias)}"
     )
     assert by_run[inline.pk].detail.endswith(
-        f"go on with: headroom backfill run backfilltests.FillFrom{_flag(alias)}"
+        "go on with: headroom backfill run backfilltests.FillFrom --param first=1 "
+        f"--param offset=100{_flag(alias)}"
     )
     lost.refresh_from_db(using=alias)
     assert (lost.generation, lost.state, lost.owner) == (5, "enqueued", "")

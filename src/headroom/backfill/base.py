@@ -84,7 +84,7 @@ class Backfill:
             elif param.required:
                 raise ValueError(
                     f"{self.name or type(self).__name__} needs the parameter {key!r}: "
-                    f"--param {key}=..."
+                    f"params={{{key!r}: ...}}"
                 )
         self._param_values = values
 

@@ -1,8 +1,9 @@
 """``headroom backfill``: list, run, watch and steer backfills.
 
-Exit codes: 0 done (``run``: the backfill succeeded), 1 the run failed or was cancelled, or
-there was no run to pause/resume/cancel, 2 bad usage, 3 could not run (another process holds
-the run, the run was taken over, a database error).
+Exit codes: 0 done (``run``: the backfill succeeded; ``--retry-failed``: also when there was
+nothing to retry), 1 the run failed or was cancelled, or there was no run to
+pause/resume/cancel, 2 bad usage (an option out of range, invalid ``BACKFILL_*`` settings),
+3 could not run (another process holds the run, the run was taken over, a database error).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from headroom.cli import EXIT_FAILED, EXIT_FOUND, EXIT_OK, UsageError, Verb, ver
 if TYPE_CHECKING:
     from headroom.backfill.base import Backfill
     from headroom.backfill.models import BackfillRun
+    from headroom.backfill.options import RunOptions
 
 ACTIONS = ("run", "status", "pause", "resume", "cancel", "watchdog", "list")
 
@@ -69,8 +71,32 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _positive_number(text: str) -> float:
+    """A duration or a rate from the command line: more than 0. Zero would mean nothing
+    sensible: a 0 s target gives 1-row batches, and a 0 rows/s cap is taken as no cap."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not value > 0 or not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"must be more than 0, got {text}")
+    return value
+
+
 def _print_json(data: Any) -> None:
     print(json.dumps(data, indent=2, default=str))
+
+
+def _refused(args: argparse.Namespace, action: str, problem: object, code: int) -> int:
+    """Say why ``action`` was not done, and return ``code``: on stderr, or with ``--json`` as
+    JSON on stdout, so that a script reading the output gets JSON whatever happened."""
+    if args.json:
+        _print_json(
+            {"action": action, "backfill": getattr(args, "backfill", None), "error": str(problem)}
+        )
+    else:
+        print(f"headroom backfill {action}: {problem}", file=sys.stderr)
+    return code
 
 
 @verb
@@ -79,7 +105,7 @@ class BackfillVerb(Verb):
     help = "Change many rows in small, throttled, resumable batches."
     description = (
         "Backfills are Backfill classes in your apps' backfills.py (docs/backfill.md).\n\n"
-        "  headroom backfill --list                      what is registered, and its last run\n"
+        "  headroom backfill list (or --list)            what is registered, and its last run\n"
         "  headroom backfill run APP.NAME [--dry-run]    run (or resume) it to the end\n"
         "  headroom backfill status [APP.NAME] [--json]  progress, rows/s, ETA, state\n"
         "  headroom backfill pause|resume|cancel APP.NAME\n"
@@ -90,6 +116,8 @@ class BackfillVerb(Verb):
     )
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
+        from headroom.conf import HeadroomSettings as Defaults
+
         parser.add_argument("--list", action="store_true", help="list the registered backfills")
         parser.add_argument("--json", action="store_true", help="print JSON")
         parser.add_argument(
@@ -132,20 +160,55 @@ class BackfillVerb(Verb):
         )
         run.add_argument(
             "--target-seconds",
-            type=float,
+            type=_positive_number,
             dest="target_batch_seconds",
-            help="target time of one batch (default 0.5)",
+            metavar="SECONDS",
+            help="target time of one batch, in seconds (default: the backfill's, else "
+            'HEADROOM["BACKFILL_TARGET_BATCH_SECONDS"], '
+            f"{Defaults.BACKFILL_TARGET_BATCH_SECONDS:g})",
         )
-        run.add_argument("--batch-size", type=int, help="size of the first batch")
-        run.add_argument("--max-batch-size", type=int, help="largest batch")
-        run.add_argument("--max-rows-per-second", type=float, help="global rate cap")
-        run.add_argument("--max-in-flight", type=int, help="Celery: batch tasks at once")
+        run.add_argument(
+            "--batch-size",
+            type=_positive_int,
+            metavar="N",
+            help="rows (or keys) in the first batch, before the size adapts (default: the "
+            "backfill's, else "
+            f'HEADROOM["BACKFILL_BATCH_SIZE"], {Defaults.BACKFILL_BATCH_SIZE:,})',
+        )
+        run.add_argument(
+            "--min-batch-size",
+            type=_positive_int,
+            metavar="N",
+            help="smallest batch in rows or keys (default: the backfill's, else "
+            f'HEADROOM["BACKFILL_MIN_BATCH_SIZE"], {Defaults.BACKFILL_MIN_BATCH_SIZE:,})',
+        )
+        run.add_argument(
+            "--max-batch-size",
+            type=_positive_int,
+            metavar="N",
+            help="largest batch in rows or keys (default: the backfill's, else "
+            f'HEADROOM["BACKFILL_MAX_BATCH_SIZE"], {Defaults.BACKFILL_MAX_BATCH_SIZE:,})',
+        )
+        run.add_argument(
+            "--max-rows-per-second",
+            type=_positive_number,
+            metavar="ROWS",
+            help="cap on rows per second for the whole run, all workers together (default "
+            'HEADROOM["BACKFILL_MAX_ROWS_PER_SECOND"], no cap)',
+        )
+        run.add_argument(
+            "--max-in-flight",
+            type=_positive_int,
+            metavar="N",
+            help="Celery: batch tasks queued or running at once for the whole run (default "
+            f'HEADROOM["BACKFILL_MAX_IN_FLIGHT"], {Defaults.BACKFILL_MAX_IN_FLIGHT})',
+        )
         run.add_argument(
             "--concurrent-batches",
             type=_positive_int,
             metavar="N",
             help="Celery, PostgreSQL: batches of the run that write at once (default "
-            'HEADROOM["BACKFILL_CONCURRENT_BATCHES"], 1)',
+            f'HEADROOM["BACKFILL_CONCURRENT_BATCHES"], {Defaults.BACKFILL_CONCURRENT_BATCHES})',
         )
         run.add_argument(
             "--lock-timeout",
@@ -171,8 +234,9 @@ class BackfillVerb(Verb):
         )
         run.add_argument(
             "--batches",
-            type=int,
+            type=_positive_int,
             dest="max_batches",
+            metavar="N",
             help="stop after this many batches (resume later)",
         )
         run.add_argument(
@@ -194,7 +258,12 @@ class BackfillVerb(Verb):
         status = action(
             "status", "Show the latest run of one backfill, or of every backfill.", named=False
         )
-        status.add_argument("backfill", metavar="APP.NAME", nargs="?")
+        status.add_argument(
+            "backfill",
+            metavar="APP.NAME",
+            nargs="?",
+            help="the backfill, e.g. shop.FillOrderTotals (default: the latest run of each)",
+        )
         action("pause", "Pause the unfinished run after its current batch.")
         action("resume", "Let a paused run go on.")
         action("cancel", "Cancel the unfinished run after its current batch.")
@@ -210,9 +279,10 @@ class BackfillVerb(Verb):
     def run(self, args: argparse.Namespace) -> int:
         action = args.action or ("list" if args.list else None)
         if action is None:
+            # From ACTIONS, so that a new action is never left out of the list.
+            named = ["list (or --list)", *(a for a in ACTIONS if a != "list")]
             raise UsageError(
-                "say what to do: --list, run, status, pause, resume or cancel "
-                "(headroom backfill --help)"
+                f"say what to do: {', '.join(named[:-1])} or {named[-1]} (headroom backfill --help)"
             )
         if action == "list":
             return self._list(args)
@@ -353,11 +423,12 @@ class BackfillVerb(Verb):
         try:
             run = getattr(control, action)(cls.name, using)
         except control.RunError as exc:
-            print(f"headroom backfill {action}: {exc}", file=sys.stderr)
-            return EXIT_FOUND
+            return _refused(args, action, exc, EXIT_FOUND)
         if args.json:
             _print_json(run.as_dict())
             return EXIT_OK
+        # The resume hint carries the run's parameters: without a required one the
+        # backfill refuses to start.
         messages = {
             "pause": f"run #{run.pk} of {run.name} is {run.state}: it stops after its "
             "current batch.",
@@ -365,7 +436,8 @@ class BackfillVerb(Verb):
             + (
                 ""
                 if run.state == "running"
-                else f" Nobody runs it now; go on with: headroom backfill run {run.name}"
+                else " Nobody runs it now; go on with: "
+                + control.command("run", run.name, run.params)
             ),
             "cancel": f"run #{run.pk} of {run.name} is {run.state}.",
         }
@@ -380,9 +452,15 @@ class BackfillVerb(Verb):
         from headroom.backfill.progress import duration, reporter_for, summary
         from headroom.backfill.runner import LostRun, run_backfill
 
+        _refuse_invalid_settings()
         cls = _backfill_class(args.backfill)
+        params = _parse_params(args.param)
+        for key, param in cls.params().items():
+            if param.required and key not in params:
+                # Worded for the command line here: the class's own message is for Python too.
+                raise UsageError(f"{cls.name} needs the parameter {key!r}: --param {key}=...")
         try:
-            backfill = cls(**_parse_params(args.param))
+            backfill = cls(**params)
         except ValueError as exc:
             raise UsageError(str(exc)) from exc
         if args.database:
@@ -393,6 +471,7 @@ class BackfillVerb(Verb):
                 "executor",
                 "target_batch_seconds",
                 "batch_size",
+                "min_batch_size",
                 "max_batch_size",
                 "max_rows_per_second",
                 "max_in_flight",
@@ -404,6 +483,7 @@ class BackfillVerb(Verb):
             )
         }
         overrides["take_over"] = args.take_over or None
+        _check_batch_sizes(RunOptions.build(backfill, **overrides), backfill, args)
         if args.dry_run:
             from headroom.backfill.dryrun import dry_run
 
@@ -421,24 +501,18 @@ class BackfillVerb(Verb):
             reporter = reporter_for(cls.name, quiet=args.quiet or args.json)
             try:
                 run = retry_failed(backfill, RunOptions.build(backfill, **overrides), reporter)
+            except control.NothingToRetry:
+                return _nothing_to_retry(backfill, args)
             except control.RunError as exc:
-                print(f"headroom backfill run: {exc}", file=sys.stderr)
-                return EXIT_FAILED
+                return _refused(args, "run", exc, EXIT_FAILED)
             finally:
                 getattr(reporter, "close", lambda: None)()
             return self._outcome(run, args, summary)
         reporter = reporter_for(cls.name, quiet=args.quiet or args.json)
         try:
             run = run_backfill(backfill, reporter=reporter, **overrides)
-        except control.RunHeld as exc:
-            print(f"headroom backfill run: {exc}", file=sys.stderr)
-            return EXIT_FAILED
-        except control.RunError as exc:
-            print(f"headroom backfill run: {exc}", file=sys.stderr)
-            return EXIT_FAILED
-        except LostRun as exc:
-            print(f"headroom backfill run: {exc}", file=sys.stderr)
-            return EXIT_FAILED
+        except (control.RunError, LostRun) as exc:  # RunHeld is a RunError
+            return _refused(args, "run", exc, EXIT_FAILED)
         finally:
             getattr(reporter, "close", lambda: None)()
         return self._outcome(run, args, summary)
@@ -462,8 +536,7 @@ class BackfillVerb(Verb):
         try:
             run = control.enqueue(backfill.name, backfill.param_values(), using, "celery")
         except control.RunError as exc:
-            print(f"headroom backfill run: {exc}", file=sys.stderr)
-            return EXIT_FAILED
+            return _refused(args, "run", exc, EXIT_FAILED)
         sent = {
             k: v
             for k, v in overrides.items()
@@ -493,6 +566,65 @@ class BackfillVerb(Verb):
         if run.is_active:  # stopped early on purpose (--batches)
             return EXIT_OK
         return EXIT_FOUND
+
+
+def _refuse_invalid_settings() -> None:
+    """Stop ``run`` on the errors ``manage.py check`` reports about the backfill settings:
+    with them the run would go on other settings than written (headroom's defaults, or a
+    value out of range such as a negative rate cap)."""
+    from headroom.backfill.checks import backfill_settings_errors
+
+    errors = backfill_settings_errors()
+    if errors:
+        lines = "\n".join(
+            f"  {m.id}: {m.msg}" + "".join(f"\n      {h}" for h in (m.hint or "").splitlines())
+            for m in errors
+        )
+        raise UsageError(
+            f"the backfill settings are invalid (python manage.py check says so):\n{lines}"
+        )
+
+
+def _check_batch_sizes(options: RunOptions, backfill: Backfill, args: argparse.Namespace) -> None:
+    """Refuse a smallest batch larger than the largest, naming where each size came from
+    (an option, the backfill class, or the setting)."""
+    if options.min_batch_size <= options.max_batch_size:
+        return
+
+    def source(name: str) -> str:
+        if getattr(args, name) is not None:
+            return "--" + name.replace("_", "-")
+        if getattr(backfill, name, None) is not None:
+            return f"{backfill.name}.{name}"
+        return f'HEADROOM["BACKFILL_{name.upper()}"]'
+
+    raise UsageError(
+        f"the smallest batch, {options.min_batch_size} ({source('min_batch_size')}), is "
+        f"larger than the largest, {options.max_batch_size} ({source('max_batch_size')})"
+    )
+
+
+def _nothing_to_retry(backfill: Backfill, args: argparse.Namespace) -> int:
+    """``--retry-failed`` with an empty failure ledger: nothing went wrong, so exit 0 (3 is
+    for a run another process holds)."""
+    from headroom.backfill import control
+
+    last = control.latest(backfill.name, backfill.database_alias())
+    where = f" (its last run, #{last.pk}, {last.state})" if last else " (it has never run)"
+    text = f"{backfill.name} has no failed run with key ranges to retry{where}: nothing to retry."
+    if args.json:
+        _print_json(
+            {
+                "action": "run",
+                "backfill": backfill.name,
+                "retried": 0,
+                "message": text,
+                "last_run": None if last is None else last.as_dict(),
+            }
+        )
+    else:
+        print(text)
+    return EXIT_OK
 
 
 def _is_csv(cls: type[Backfill]) -> bool:

@@ -33,6 +33,10 @@ class RunHeld(RunError):
     """Another live runner owns the run."""
 
 
+class NothingToRetry(RunError):
+    """``--retry-failed``: no failed run of the backfill has ranges left in its ledger."""
+
+
 def owner_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
@@ -42,7 +46,8 @@ def command(action: str, name: str, params: dict[str, Any] | None = None, *extra
     (a hint in a message: the user can paste it)."""
     words = ["headroom", "backfill", action, name]
     for key, value in (params or {}).items():
-        words += ["--param", f"{key}={value}"]
+        if value is not None:  # a default left unset: given again, None would not parse
+            words += ["--param", f"{key}={value}"]
     return shlex.join([*words, *extra])
 
 

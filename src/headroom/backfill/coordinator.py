@@ -81,9 +81,9 @@ def no_celery_app() -> str | None:
     """
     if conf.BACKFILL_CELERY_APP:
         return None
-    from celery import _state, current_app
+    from celery import _state
 
-    if current_app._get_current_object() is not getattr(_state, "default_app", None):
+    if _state.get_current_app() is not getattr(_state, "default_app", None):
         return None
     return (
         'no Celery app is set up in this process: set HEADROOM["BACKFILL_CELERY_APP"] to '

@@ -28,6 +28,7 @@ class BackfillRequired(CommandError):
 
 def backfill_problem(name: str, using: str, *, allow_empty: bool = True) -> str | None:
     """Why the backfill ``name`` is not done on ``using``, or None when it is."""
+    from headroom.backfill import control
     from headroom.backfill.models import BackfillRun, State
     from headroom.backfill.registry import UnknownBackfill, get_backfill
 
@@ -44,7 +45,10 @@ def backfill_problem(name: str, using: str, *, allow_empty: bool = True) -> str 
     except (ValueError, TypeError) as exc:
         return f"{cls.name} cannot be checked ({exc})"
     remaining = queryset[:1001].count()
-    command = f"python manage.py headroom backfill run {cls.name}"
+    known = succeeded or last  # whose parameters the command repeats
+    command = "python manage.py " + control.command(
+        "run", cls.name, known.params if known else None
+    )
     if succeeded is None:
         if (
             remaining == 0

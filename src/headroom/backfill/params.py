@@ -36,6 +36,17 @@ _PARSERS: dict[Any, Callable[[str], Any]] = {
     datetime.datetime: datetime.datetime.fromisoformat,
 }
 
+#: What a value of each built-in type looks like, for the message when one does not parse:
+#: Python's own (``[<class 'decimal.ConversionSyntax'>]``) does not say what was expected.
+_EXPECTED: dict[Any, str] = {
+    int: "a whole number",
+    float: "a number",
+    decimal.Decimal: "a decimal number",
+    uuid.UUID: "a UUID",
+    datetime.date: "a date (YYYY-MM-DD)",
+    datetime.datetime: "a date and time (YYYY-MM-DDTHH:MM:SS)",
+}
+
 
 class Param:
     """A typed parameter, declared as a class attribute of a :class:`Backfill`.
@@ -68,10 +79,14 @@ class Param:
         ):
             return value
         parser = _PARSERS.get(self.type, self.type)
+        text = str(value) if self.type is not str else value
         try:
-            return parser(str(value) if self.type is not str else value)
+            return parser(text)
         except (ValueError, TypeError, ArithmeticError) as exc:
-            raise ValueError(f"parameter {self.name!r}: {exc}") from exc
+            expected = _EXPECTED.get(self.type)
+            # A user's callable (and the bool parser) words its own message.
+            problem = f"{text!r} is not {expected}" if expected else str(exc)
+            raise ValueError(f"parameter {self.name!r}: {problem}") from exc
 
     def to_json(self, value: Any) -> Any:
         if value is None or isinstance(value, (bool, int, float, str)):

@@ -627,7 +627,7 @@ def retry_failed(
         .first()
     )
     if run is None:
-        raise control.RunError(f"{backfill.name} has no failed run with key ranges to retry.")
+        raise control.NothingToRetry(f"{backfill.name} has no failed run with key ranges to retry.")
     if run.params != backfill.param_values():
         raise control.RunError(
             f"the failed run #{run.pk} of {backfill.name} ran with other parameters "

@@ -115,18 +115,20 @@ def _named_default(name: str) -> str | None:
 def recovery(run: BackfillRun, using: str) -> str:
     """The command that gets a run whose lease is lost going again."""
     named = _database_flag(using, _named_default(run.name) or "")
+    # A run is started again with its own parameters: a required one left out is refused.
+    again = control.command("run", run.name, run.params) + named
     if run.state == State.PAUSED:
         then = (
             f"headroom backfill watchdog{_database_flag(using)}"
             if run.executor == "celery"
-            else f"headroom backfill run {run.name}{named}"
+            else again
         )
         return f"headroom backfill resume {run.name}{named}, then {then}"
     if run.executor == "celery":
         return f"headroom backfill watchdog{_database_flag(using)}"
     if run.state == State.CANCELLING:
         return f"headroom backfill cancel {run.name}{named}"
-    return f"headroom backfill run {run.name}{named}"
+    return again
 
 
 def _finding(run: BackfillRun, using: str, action: str, detail: str) -> Finding:

@@ -90,6 +90,22 @@ MESSAGES: dict[str, dict[str, str]] = {
         "hint": 'Install it with the extra: python -m pip install "django-headroom[celery]", '
         "or run backfills in the command itself: HEADROOM['BACKFILL_EXECUTOR'] = 'inline'",
     },
+    "headroom.E202": {
+        "level": "error",
+        "msg": "HEADROOM[{key!r}] is {value!r}; it must be {allowed}.",
+        "hint": "`headroom backfill run` refuses to start until it is fixed. See "
+        "docs/settings.md for what {key} means; its default is:\n"
+        "HEADROOM[{key!r}] = {default!r}",
+    },
+    "headroom.E203": {
+        "level": "error",
+        "msg": "HEADROOM['BACKFILL_MIN_BATCH_SIZE'] is {low}, more than "
+        "HEADROOM['BACKFILL_MAX_BATCH_SIZE'] ({high}).",
+        "hint": "The adaptive batch size keeps within [BACKFILL_MIN_BATCH_SIZE, "
+        "BACKFILL_MAX_BATCH_SIZE]; `headroom backfill run` refuses to start until the smallest "
+        "is no larger than the largest, e.g.:\n"
+        "HEADROOM['BACKFILL_MIN_BATCH_SIZE'] = 1",
+    },
     "headroom.W201": {
         "level": "warning",
         "msg": "Backfill batches may wait {lock} for a lock, longer than the {target} s target "
