@@ -110,6 +110,14 @@ def test_a_smallest_batch_larger_than_the_largest_is_refused(
     assert 'larger than the largest, 100 (HEADROOM["BACKFILL_MAX_BATCH_SIZE"])' in err
 
 
+def test_batches_is_refused_with_the_celery_executor(capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = headroom(
+        capsys, "run", "backfilltests.FillValues", "--executor", "celery", "--batches", "2"
+    )
+    assert code == 2
+    assert "--batches works with the inline executor only" in err
+
+
 # --- 2. settings: the check, and run's refusal ------------------------------------------------
 
 

@@ -483,11 +483,16 @@ class BackfillVerb(Verb):
             )
         }
         overrides["take_over"] = args.take_over or None
-        _check_batch_sizes(RunOptions.build(backfill, **overrides), backfill, args)
+        options = RunOptions.build(backfill, **overrides)
+        _check_batch_sizes(options, backfill, args)
+        if args.max_batches is not None and options.executor != "inline":
+            # The Celery coordinator plans batches ahead, sent as they go: it has no
+            # "after N, stop" point that leaves nothing in flight.
+            raise UsageError("--batches works with the inline executor only")
         if args.dry_run:
             from headroom.backfill.dryrun import dry_run
 
-            report = dry_run(backfill, RunOptions.build(backfill, **overrides))
+            report = dry_run(backfill, options)
             if args.json:
                 _print_json(report.as_dict())
             else:
@@ -500,7 +505,7 @@ class BackfillVerb(Verb):
 
             reporter = reporter_for(cls.name, quiet=args.quiet or args.json)
             try:
-                run = retry_failed(backfill, RunOptions.build(backfill, **overrides), reporter)
+                run = retry_failed(backfill, options, reporter)
             except control.NothingToRetry:
                 return _nothing_to_retry(backfill, args)
             except control.RunError as exc:
