@@ -369,3 +369,41 @@ def test_steering_with_nothing_to_steer_prints_json(
     assert f"has no unfinished run to {action}" in answer["error"]
     code, out, err = headroom(capsys, action, "backfilltests.FillValues")
     assert code == 1 and out == "" and f"has no unfinished run to {action}" in err
+
+
+@sqlite
+def test_a_refusal_of_the_command_line_is_json_too_with_json(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    code, out, err = headroom(capsys, "run", "backfilltests.Nope", "--json")
+    assert code == 2 and "backfilltests.Nope" in err
+    answer = json.loads(out)
+    assert answer["action"] == "run" and "backfilltests.Nope" in answer["error"]
+
+
+@sqlite
+def test_a_dry_run_whose_batch_fails_says_so(capsys: pytest.CaptureFixture[str]) -> None:
+    from headroom.backfill.registry import get_backfill
+
+    Counter.objects.bulk_create(Counter(id=n, hits=0) for n in range(1, 11))
+    cls = get_backfill("backfilltests.FillValues")
+    original = cls.update
+    cls.update = {"value": 1, "no_such_field": 2}  # type: ignore[misc]
+    try:
+        code, out, err = headroom(capsys, "run", "backfilltests.FillValues", "--dry-run")
+    finally:
+        cls.update = original  # type: ignore[misc]
+    assert code == 1 and out == ""
+    assert err.startswith("headroom backfill run: dry run: a batch failed: FieldDoesNotExist")
+    assert "Traceback" not in err
+    assert set(Counter.objects.values_list("value", flat=True)) == {None}
+
+
+@pytest.mark.parametrize("text", ["nan", "NaN", "inf", "-Infinity"])
+@pytest.mark.parametrize("kind", [float, decimal.Decimal])
+def test_numbers_that_are_not_finite_are_refused(kind: Any, text: str) -> None:
+    param = Param(kind)
+    param.name = "factor"
+    with pytest.raises(ValueError) as refused:
+        param.parse(text)
+    assert str(refused.value) == f"parameter 'factor': {text!r} is not a finite number"

@@ -231,3 +231,24 @@ def test_a_backfill_with_nothing_left_to_do_starts_no_new_run(alias: str) -> Non
         f"nothing to do: no row needs backfilltests.FillValues; run #{first.pk} did it"
     ]
     assert BackfillRun.objects.using(alias).count() == 1
+
+
+@pytest.mark.parametrize("detach", [False, True], ids=["attached", "detached"])
+def test_no_run_is_recorded_where_there_is_no_celery_app(alias: str, detach: bool) -> None:
+    from tests.backfill.processes import CommandRun, environment
+
+    fill_counters(alias, 100)
+    argv = ["run", "backfilltests.FillValues", "--database", alias, "--executor", "celery"]
+    command = CommandRun(argv + (["--detach"] if detach else []), environment())
+    assert command.wait() == 3, command.output
+    assert "no Celery app is set up in this process" in command.output
+    assert not BackfillRun.objects.using(alias).exists()
+
+
+def test_the_total_shown_is_never_under_the_rows_done() -> None:
+    from headroom.backfill.progress import summary
+
+    run = BackfillRun(name="x.Y", state="running", rows_done=1000, rows_total=178, batch_size=1000)
+    assert summary(run).startswith("1,000/1,000 rows")
+    run.rows_total = 200_000
+    assert summary(run).startswith("1,000/200,000 rows")

@@ -13,7 +13,7 @@ from django.utils.translation import gettext_lazy
 
 from headroom.backfill import control
 from headroom.backfill.models import BackfillFailure, BackfillRun
-from headroom.backfill.progress import duration
+from headroom.backfill.progress import duration, shown_total
 
 #: Raw figures of a run that the change page shows formatted instead, each once (None: it
 #: is part of another: ``rows`` reads "done / total").
@@ -97,7 +97,7 @@ class BackfillRunAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
     @admin.display(description="rows")
     def rows(self, run: BackfillRun) -> str:
-        total = f" / {run.rows_total:,}" if run.rows_total is not None else ""
+        total = f" / {shown_total(run):,}" if run.rows_total is not None else ""
         return f"{run.rows_done:,}{total}"
 
     @admin.display(description="rows/s")

@@ -14,7 +14,7 @@ import math
 import sys
 from typing import TYPE_CHECKING, Any
 
-from headroom.cli import EXIT_FAILED, EXIT_FOUND, EXIT_OK, UsageError, Verb, verb
+from headroom.cli import EXIT_FAILED, EXIT_FOUND, EXIT_OK, EXIT_USAGE, UsageError, Verb, verb
 
 if TYPE_CHECKING:
     from headroom.backfill.base import Backfill
@@ -284,15 +284,20 @@ class BackfillVerb(Verb):
             raise UsageError(
                 f"say what to do: {', '.join(named[:-1])} or {named[-1]} (headroom backfill --help)"
             )
-        if action == "list":
-            return self._list(args)
-        if action == "status":
-            return self._status(args)
-        if action == "run":
-            return self._run(args)
-        if action == "watchdog":
-            return self._watchdog(args)
-        return self._control(action, args)
+        try:
+            if action == "list":
+                return self._list(args)
+            if action == "status":
+                return self._status(args)
+            if action == "run":
+                return self._run(args)
+            if action == "watchdog":
+                return self._watchdog(args)
+            return self._control(action, args)
+        except UsageError as exc:
+            if args.json:  # JSON on stdout as well, for a script that reads it
+                _refused(args, action, exc, EXIT_USAGE)
+            raise
 
     # --- list and status -----------------------------------------------------------------
 
@@ -492,7 +497,12 @@ class BackfillVerb(Verb):
         if args.dry_run:
             from headroom.backfill.dryrun import dry_run
 
-            report = dry_run(backfill, options)
+            try:
+                report = dry_run(backfill, options)
+            except Exception as exc:  # the backfill's own code failed on a batch
+                return _refused(
+                    args, "run", f"dry run: a batch failed: {type(exc).__name__}: {exc}", EXIT_FOUND
+                )
             if args.json:
                 _print_json(report.as_dict())
             else:
@@ -534,7 +544,11 @@ class BackfillVerb(Verb):
                 "--detach needs the Celery executor: add --executor celery, or set "
                 'HEADROOM["BACKFILL_EXECUTOR"] = "celery"'
             )
-        from headroom.backfill.coordinator import send_coordinator
+        from headroom.backfill.coordinator import no_celery_app, send_coordinator
+
+        problem = no_celery_app()
+        if problem:  # before the run is enqueued: nothing is left behind
+            return _refused(args, "run", problem, EXIT_FAILED)
         from headroom.backfill.models import BackfillRun
 
         using = backfill.database_alias()

@@ -511,6 +511,9 @@ def coordinate_run(using: str, run_id: int, overrides: dict[str, Any]) -> str:
 
 
 def send_coordinator(using: str, run_id: int, overrides: dict[str, Any]) -> None:
+    problem = no_celery_app()
+    if problem:
+        raise control.RunError(problem)
     options: dict[str, Any] = {}
     if conf.BACKFILL_CELERY_QUEUE:
         options["queue"] = conf.BACKFILL_CELERY_QUEUE

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime
 import decimal
+import math
 import uuid
 from collections.abc import Callable
 from typing import Any
@@ -81,12 +82,16 @@ class Param:
         parser = _PARSERS.get(self.type, self.type)
         text = str(value) if self.type is not str else value
         try:
-            return parser(text)
+            parsed = parser(text)
         except (ValueError, TypeError, ArithmeticError) as exc:
             expected = _EXPECTED.get(self.type)
             # A user's callable (and the bool parser) words its own message.
             problem = f"{text!r} is not {expected}" if expected else str(exc)
             raise ValueError(f"parameter {self.name!r}: {problem}") from exc
+        if self.type in (float, decimal.Decimal) and not math.isfinite(parsed):
+            # float() and Decimal() take "nan" and "inf", which no batch can compute with.
+            raise ValueError(f"parameter {self.name!r}: {text!r} is not a finite number")
+        return parsed
 
     def to_json(self, value: Any) -> Any:
         if value is None or isinstance(value, (bool, int, float, str)):

@@ -23,9 +23,15 @@ def duration(seconds: float | None) -> str:
     return f"{hours}h{minutes:02d}m"
 
 
+def shown_total(run: BackfillRun) -> int | None:
+    """The run's total as shown: never under the rows done (the planner's estimate, used
+    until the exact count is in, can be far under them)."""
+    return None if run.rows_total is None else max(run.rows_total, run.rows_done)
+
+
 def summary(run: BackfillRun) -> str:
     """One line: rows, percent, rows/s, ETA, batch size, state."""
-    total = f"/{run.rows_total:,}" if run.rows_total is not None else ""
+    total = f"/{shown_total(run):,}" if run.rows_total is not None else ""
     parts = [
         f"{run.rows_done:,}{total} rows",
         f"{run.percent:.1f}%",
