@@ -252,3 +252,20 @@ def test_the_total_shown_is_never_under_the_rows_done() -> None:
     assert summary(run).startswith("1,000/1,000 rows")
     run.rows_total = 200_000
     assert summary(run).startswith("1,000/200,000 rows")
+
+
+def test_check_warns_where_the_celery_executor_has_no_app() -> None:
+    script = (
+        "import django; django.setup()\n"
+        "from headroom.backfill.checks import check_backfill_options\n"
+        "print(sorted(m.id for m in check_backfill_options()))\n"
+    )
+    env = {
+        "DJANGO_SETTINGS_MODULE": "tests.backfill.process_settings",
+        "PYTHONPATH": str(ROOT),
+        "HEADROOM_TEST_OPTIONS": '{"BACKFILL_EXECUTOR": "celery"}',
+    }
+    done = subprocess.run(
+        [sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert done.stdout.strip() == "['headroom.W204']", done.stderr

@@ -140,13 +140,20 @@ def check_backfill_options(app_configs: Any = None, **kwargs: Any) -> list[check
         if importlib.util.find_spec("celery") is None:
             found.append(message("headroom.E201"))
         else:
-            from headroom.backfill.coordinator import celery_app, reconnects_per_task
+            from headroom.backfill.coordinator import (
+                celery_app,
+                no_celery_app,
+                reconnects_per_task,
+            )
 
             try:
                 app = celery_app()
             except ImportError:
                 app = None  # the run says so, with the import's own error
-            if app is not None:
+            if app is not None and no_celery_app():
+                # Celery's fallback app: its settings say nothing of the project's workers.
+                found.append(message("headroom.W204"))
+            elif app is not None:
                 if reconnects_per_task(app):
                     found.append(message("headroom.W202"))
                 multiplier = app.conf.worker_prefetch_multiplier

@@ -133,6 +133,14 @@ MESSAGES: dict[str, dict[str, str]] = {
         "--prefetch-multiplier 1 and silence this check):\n"
         "app.conf.worker_prefetch_multiplier = 1",
     },
+    "headroom.W204": {
+        "level": "warning",
+        "msg": "BACKFILL_EXECUTOR is 'celery' but this process has no Celery app: a backfill run "
+        "would be refused.",
+        "hint": 'Name the app, HEADROOM["BACKFILL_CELERY_APP"] = "proj.celery.app", or import it '
+        "in your project's __init__.py as Celery's Django guide shows "
+        "(from .celery import app as celery_app).",
+    },
     # --- database server settings (headroom.dbconfig; `check --database ALIAS`) -------------
     "headroom.E301": {
         "level": "error",
