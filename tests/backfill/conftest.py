@@ -52,7 +52,23 @@ def fill_counters(using: str, rows: int, *, value: int | None = None) -> None:
 
 def pruning_reads(using: str, keys: tuple[int, ...] = (10, 1000, 2000, 3000, 4000)) -> int:
     """WAL records that primary-key reads of ``keys`` write: a read that is the first to
-    visit a page holding a committed batch's old row versions prunes it (one record)."""
+    visit a page holding a committed batch's old row versions prunes it (one record).
+
+    First waits (up to 10 s) for any other session of the database holding a snapshot to
+    let go of it: while one does, old row versions are not yet dead and nothing is pruned.
+    """
+    from tests.backfill.processes import wait_for
+
+    def holders() -> list[tuple[int, str, str]]:
+        with connections[using].cursor() as cursor:
+            cursor.execute(
+                "SELECT pid, application_name, state FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid() "
+                "AND backend_xmin IS NOT NULL"
+            )
+            return list(cursor.fetchall())
+
+    wait_for(lambda: not holders(), timeout=10, what=f"no other snapshot ({holders()})")
     records = 0
     with connections[using].cursor() as cursor:
         for key in keys:
