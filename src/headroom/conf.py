@@ -13,6 +13,7 @@ capture mode without editing the project's settings.
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 import types
 import typing
@@ -310,34 +311,68 @@ _POSITIVE = (
     "OFFLOAD_THREADS",
     "OFFLOAD_SOFT_TIME_LIMIT",
     "OFFLOAD_TIME_LIMIT",
-    "BACKFILL_TARGET_BATCH_SECONDS",
-    "BACKFILL_BATCH_SIZE",
-    "BACKFILL_MIN_BATCH_SIZE",
-    "BACKFILL_MAX_BATCH_SIZE",
-    "BACKFILL_THROTTLE_CHECK_SECONDS",
-    "BACKFILL_MAX_IN_FLIGHT",
-    "BACKFILL_CONCURRENT_BATCHES",
-    "BACKFILL_LEASE_SECONDS",
-    "BACKFILL_DRY_RUN_BATCHES",
     "WEB_SERVERS",
     "INDEX_MIN_TABLE_ROWS",
 )
 
 
+@dataclass(frozen=True)
+class Range:
+    """The values a numeric ``BACKFILL_*`` setting may take."""
+
+    low: float
+    #: Whether ``low`` itself is allowed.
+    inclusive: bool = True
+    #: What None means, where None is allowed.
+    none: str | None = None
+
+    def allows(self, value: float) -> bool:
+        if not math.isfinite(value):
+            return False
+        return value >= self.low if self.inclusive else value > self.low
+
+    def describe(self) -> str:
+        bound = f"{self.low:g} or more" if self.inclusive else f"more than {self.low:g}"
+        return bound + (f", or None ({self.none})" if self.none else "")
+
+
+#: Every numeric ``BACKFILL_*`` setting and its range: :func:`build` stops at the first key
+#: outside it (headroom.E002), the system check names every one (headroom.E202).
+BACKFILL_RANGES: dict[str, Range] = {
+    "BACKFILL_TARGET_BATCH_SECONDS": Range(0, inclusive=False),
+    "BACKFILL_BATCH_SIZE": Range(1),
+    "BACKFILL_MIN_BATCH_SIZE": Range(1),
+    "BACKFILL_MAX_BATCH_SIZE": Range(1),
+    "BACKFILL_EXACT_COUNT_LIMIT": Range(0, none="always count"),
+    "BACKFILL_LOCK_TIMEOUT": Range(0, none="no limit"),
+    "BACKFILL_STATEMENT_TIMEOUT": Range(0, none="no limit"),
+    "BACKFILL_BATCH_RETRIES": Range(0),
+    "BACKFILL_ERROR_BUDGET": Range(0),
+    "BACKFILL_MAX_REPLICA_LAG": Range(0, none="do not check"),
+    "BACKFILL_MAX_ACTIVE_BACKENDS": Range(0, none="do not check"),
+    "BACKFILL_MAX_TRANSACTION_SECONDS": Range(0, none="do not check"),
+    "BACKFILL_THROTTLE_CHECK_SECONDS": Range(0, inclusive=False),
+    # 0 is not "no cap": None is.
+    "BACKFILL_MAX_ROWS_PER_SECOND": Range(0, inclusive=False, none="no cap"),
+    "BACKFILL_SLEEP_RATIO": Range(0),
+    "BACKFILL_LATENCY_PROBE_RATIO": Range(1, inclusive=False, none="no probe"),
+    "BACKFILL_MAX_IN_FLIGHT": Range(1),
+    "BACKFILL_CONCURRENT_BATCHES": Range(1),
+    "BACKFILL_LEASE_SECONDS": Range(0, inclusive=False),
+    "BACKFILL_DRY_RUN_BATCHES": Range(1),
+}
+
+
 def _check_backfill(values: dict[str, Any]) -> None:
+    for key, allowed in BACKFILL_RANGES.items():
+        value = values.get(key)
+        if value is not None and not allowed.allows(value):
+            raise ConfigError(key, f"must be {allowed.describe()}, got {value!r}.")
     low = values.get("BACKFILL_MIN_BATCH_SIZE", HeadroomSettings.BACKFILL_MIN_BATCH_SIZE)
     high = values.get("BACKFILL_MAX_BATCH_SIZE", HeadroomSettings.BACKFILL_MAX_BATCH_SIZE)
     if low > high:
         raise ConfigError(
             "BACKFILL_MIN_BATCH_SIZE", f"is {low}, more than BACKFILL_MAX_BATCH_SIZE ({high})."
-        )
-    for key in ("BACKFILL_LOCK_TIMEOUT", "BACKFILL_STATEMENT_TIMEOUT", "BACKFILL_SLEEP_RATIO"):
-        if (values.get(key) or 0) < 0:
-            raise ConfigError(key, f"must be 0 or more, got {values[key]!r}.")
-    ratio = values.get("BACKFILL_LATENCY_PROBE_RATIO")
-    if ratio is not None and ratio <= 1:
-        raise ConfigError(
-            "BACKFILL_LATENCY_PROBE_RATIO", f"must be more than 1 (e.g. 1.25), got {ratio!r}."
         )
     commit = values.get("BACKFILL_SYNCHRONOUS_COMMIT")
     if commit is not None and commit not in ("on", "off", "local", "remote_write", "remote_apply"):

@@ -18,10 +18,11 @@ from django.core import checks
 from django.test import override_settings
 
 from headroom.backfill import Backfill, Param
-from headroom.backfill.checks import RANGES, backfill_settings_errors
+from headroom.backfill.checks import backfill_settings_errors
 from headroom.backfill.models import BackfillRun, State
 from headroom.backfill.registry import _registry, register
 from headroom.cli import build_parser, discover, main
+from headroom.conf import BACKFILL_RANGES as RANGES
 from headroom.conf import HeadroomSettings
 from tests.backfill.app.models import Counter
 
@@ -192,7 +193,8 @@ def test_min_above_max_is_reported_alongside_another_error() -> None:
 @pytest.mark.parametrize(
     ("bad", "check_id"),
     [
-        ({"BACKFILL_MAX_ROWS_PER_SECOND": -5}, "headroom.E202"),
+        ({"BACKFILL_MAX_ROWS_PER_SECOND": -5}, "headroom.E002"),
+        ({"BACKFILL_MAX_ROWS_PER_SECOND": -5, "BACKFILL_SLEEP_RATIO": -1}, "headroom.E202"),
         ({"BACKFILL_SLEEP_RATIO": -1, "BACKFILL_BATCH_SIZE": 0}, "headroom.E002"),
         ({"BACKFILL_TARGET_BATCH_SECONDS": 0}, "headroom.E002"),
         # An unrelated bad option: every option is then its default, BACKFILL_* included.

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import importlib.util
-import math
-from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
@@ -12,54 +10,7 @@ from django.core import checks
 
 from headroom import conf as headroom_conf
 from headroom.checks.messages import message
-from headroom.conf import conf
-
-
-@dataclass(frozen=True)
-class Range:
-    """The values a numeric ``BACKFILL_*`` setting may take."""
-
-    low: float
-    #: Whether ``low`` itself is allowed.
-    inclusive: bool = True
-    #: What None means, where None is allowed.
-    none: str | None = None
-
-    def allows(self, value: float) -> bool:
-        if not math.isfinite(value):
-            return False
-        return value >= self.low if self.inclusive else value > self.low
-
-    def describe(self) -> str:
-        bound = f"{self.low:g} or more" if self.inclusive else f"more than {self.low:g}"
-        return bound + (f", or None ({self.none})" if self.none else "")
-
-
-#: Every numeric ``BACKFILL_*`` setting and its range. Checked here, not only by
-#: ``headroom.conf``: that stops at the first bad key, and does not know every range.
-RANGES: dict[str, Range] = {
-    "BACKFILL_TARGET_BATCH_SECONDS": Range(0, inclusive=False),
-    "BACKFILL_BATCH_SIZE": Range(1),
-    "BACKFILL_MIN_BATCH_SIZE": Range(1),
-    "BACKFILL_MAX_BATCH_SIZE": Range(1),
-    "BACKFILL_EXACT_COUNT_LIMIT": Range(0, none="always count"),
-    "BACKFILL_LOCK_TIMEOUT": Range(0, none="no limit"),
-    "BACKFILL_STATEMENT_TIMEOUT": Range(0, none="no limit"),
-    "BACKFILL_BATCH_RETRIES": Range(0),
-    "BACKFILL_ERROR_BUDGET": Range(0),
-    "BACKFILL_MAX_REPLICA_LAG": Range(0, none="do not check"),
-    "BACKFILL_MAX_ACTIVE_BACKENDS": Range(0, none="do not check"),
-    "BACKFILL_MAX_TRANSACTION_SECONDS": Range(0, none="do not check"),
-    "BACKFILL_THROTTLE_CHECK_SECONDS": Range(0, inclusive=False),
-    # 0 is not "no cap": None is.
-    "BACKFILL_MAX_ROWS_PER_SECOND": Range(0, inclusive=False, none="no cap"),
-    "BACKFILL_SLEEP_RATIO": Range(0),
-    "BACKFILL_LATENCY_PROBE_RATIO": Range(1, inclusive=False, none="no probe"),
-    "BACKFILL_MAX_IN_FLIGHT": Range(1),
-    "BACKFILL_CONCURRENT_BATCHES": Range(1),
-    "BACKFILL_LEASE_SECONDS": Range(0, inclusive=False),
-    "BACKFILL_DRY_RUN_BATCHES": Range(1),
-}
+from headroom.conf import BACKFILL_RANGES, conf
 
 
 def _config_error() -> headroom_conf.ConfigError | None:
@@ -84,7 +35,7 @@ def range_errors() -> list[checks.CheckMessage]:
     reported = error.key if error is not None else None
     defaults = headroom_conf.HeadroomSettings
     found: list[checks.CheckMessage] = []
-    for key, allowed in RANGES.items():
+    for key, allowed in BACKFILL_RANGES.items():
         value = raw.get(key)
         if key == reported or isinstance(value, bool) or not isinstance(value, (int, float)):
             continue  # unset, None, or of the wrong type (headroom.E002)
