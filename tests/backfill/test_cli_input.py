@@ -61,7 +61,8 @@ def parsed(*argv: str) -> Any:
         ("--max-batch-size", "-1", "must be 1 or more, got -1"),
         ("--target-seconds", "0", "must be more than 0, got 0"),
         ("--target-seconds", "-1", "must be more than 0, got -1"),
-        ("--target-seconds", "nan", "must be more than 0, got nan"),
+        ("--target-seconds", "nan", "must be a finite number, got nan"),
+        ("--max-rows-per-second", "inf", "must be a finite number, got inf"),
         ("--max-rows-per-second", "0", "must be more than 0, got 0"),
         ("--max-rows-per-second", "-10", "must be more than 0, got -10"),
         ("--batches", "0", "must be 1 or more, got 0"),
@@ -409,3 +410,24 @@ def test_numbers_that_are_not_finite_are_refused(kind: Any, text: str) -> None:
     with pytest.raises(ValueError) as refused:
         param.parse(text)
     assert str(refused.value) == f"parameter 'factor': {text!r} is not a finite number"
+
+
+@sqlite
+def test_a_parameter_given_twice_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = headroom(
+        capsys, "run", "backfilltests.FillFrom", "--param", "first=1", "--param", "first=2"
+    )
+    assert code == 2 and "--param first is given twice" in err
+
+
+@sqlite
+def test_pausing_a_run_nobody_holds_says_it_stays_paused(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    run = BackfillRun.objects.create(name="backfilltests.FillValues", state=State.RUNNING)
+    code, out, _ = headroom(capsys, "pause", "backfilltests.FillValues")
+    assert code == 0
+    assert out.strip() == (
+        f"run #{run.pk} of backfilltests.FillValues is paused: nobody runs it now; it stays so "
+        "until resumed."
+    )

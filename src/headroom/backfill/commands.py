@@ -30,6 +30,8 @@ def _parse_params(items: list[str]) -> dict[str, str]:
         key, sep, value = item.partition("=")
         if not sep or not key:
             raise UsageError(f"--param takes NAME=VALUE, got {item!r}")
+        if key.strip() in params:
+            raise UsageError(f"--param {key.strip()} is given twice")
         params[key.strip()] = value
     return params
 
@@ -78,7 +80,9 @@ def _positive_number(text: str) -> float:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not value > 0 or not math.isfinite(value):
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"must be a finite number, got {text}")
+    if not value > 0:
         raise argparse.ArgumentTypeError(f"must be more than 0, got {text}")
     return value
 
@@ -151,7 +155,8 @@ class BackfillVerb(Verb):
         run.add_argument(
             "--executor",
             choices=("inline", "celery"),
-            help='where batches run (default: HEADROOM["BACKFILL_EXECUTOR"])',
+            help="where batches run: in this process, or on Celery workers (default "
+            f'HEADROOM["BACKFILL_EXECUTOR"], {Defaults.BACKFILL_EXECUTOR})',
         )
         run.add_argument(
             "--dry-run",
@@ -215,14 +220,15 @@ class BackfillVerb(Verb):
             type=_seconds,
             metavar="SECONDS",
             help="PostgreSQL lock_timeout of each batch, also on Celery workers (0: no limit; "
-            'default HEADROOM["BACKFILL_LOCK_TIMEOUT"])',
+            f'default HEADROOM["BACKFILL_LOCK_TIMEOUT"], {Defaults.BACKFILL_LOCK_TIMEOUT:g})',
         )
         run.add_argument(
             "--statement-timeout",
             type=_seconds,
             metavar="SECONDS",
             help="PostgreSQL statement_timeout of each batch, also on Celery workers (0: no "
-            'limit; default HEADROOM["BACKFILL_STATEMENT_TIMEOUT"])',
+            'limit; default HEADROOM["BACKFILL_STATEMENT_TIMEOUT"], '
+            f"{Defaults.BACKFILL_STATEMENT_TIMEOUT:g})",
         )
         run.add_argument(
             "--tidy",
@@ -237,7 +243,8 @@ class BackfillVerb(Verb):
             type=_positive_int,
             dest="max_batches",
             metavar="N",
-            help="stop after this many batches (resume later)",
+            help="inline executor: stop after this many batches, leaving the run paused (go "
+            "on with a later run)",
         )
         run.add_argument(
             "--take-over",
@@ -435,8 +442,12 @@ class BackfillVerb(Verb):
         # The resume hint carries the run's parameters: without a required one the
         # backfill refuses to start.
         messages = {
-            "pause": f"run #{run.pk} of {run.name} is {run.state}: it stops after its "
-            "current batch.",
+            "pause": f"run #{run.pk} of {run.name} is {run.state}: "
+            + (
+                "it stops after its current batch."
+                if control.holder_alive(run)
+                else "nobody runs it now; it stays so until resumed."
+            ),
             "resume": f"run #{run.pk} of {run.name} is {run.state}."
             + (
                 ""
