@@ -252,6 +252,10 @@ def test_the_total_shown_is_never_under_the_rows_done() -> None:
     assert summary(run).startswith("1,000/1,000 rows")
     run.rows_total = 200_000
     assert summary(run).startswith("1,000/200,000 rows")
+    run.rows_per_second = 0.2  # a tight rate cap: not shown as 0
+    assert "  0.2 rows/s  " in summary(run)
+    run.rows_per_second = 12_345.6
+    assert "  12,346 rows/s  " in summary(run)
 
 
 def test_check_warns_where_the_celery_executor_has_no_app() -> None:

@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy
 from headroom.backfill import control
 from headroom.backfill.models import BackfillFailure, BackfillRun
 from headroom.backfill.progress import duration, shown_total
+from headroom.backfill.progress import rate as shown_rate
 
 #: Raw figures of a run that the change page shows formatted instead, each once (None: it
 #: is part of another: ``rows`` reads "done / total").
@@ -102,7 +103,7 @@ class BackfillRunAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
     @admin.display(description="rows/s")
     def rate(self, run: BackfillRun) -> str:
-        return f"{run.rows_per_second:,.0f}"
+        return shown_rate(run)
 
     @admin.display(description="ETA")
     def eta(self, run: BackfillRun) -> str:

@@ -29,13 +29,20 @@ def shown_total(run: BackfillRun) -> int | None:
     return None if run.rows_total is None else max(run.rows_total, run.rows_done)
 
 
+def rate(run: BackfillRun) -> str:
+    """Rows per second as shown: whole numbers, but a slow run (a tight rate cap) is not
+    shown as 0."""
+    value = run.rows_per_second
+    return f"{value:,.0f}" if value >= 10 or value == 0 else f"{value:.1f}"
+
+
 def summary(run: BackfillRun) -> str:
     """One line: rows, percent, rows/s, ETA, batch size, state."""
     total = f"/{shown_total(run):,}" if run.rows_total is not None else ""
     parts = [
         f"{run.rows_done:,}{total} rows",
         f"{run.percent:.1f}%",
-        f"{run.rows_per_second:,.0f} rows/s",
+        f"{rate(run)} rows/s",
         f"ETA {duration(run.eta_seconds)}",
         f"batch {run.batch_size:,}",
         f"{run.batches_done:,} batches",
@@ -97,7 +104,7 @@ class RichReporter:
     def update(self, run: BackfillRun) -> None:
         fields: dict[str, Any] = {
             "rows": f"{run.rows_done:,} rows",
-            "rate": f"{run.rows_per_second:,.0f} rows/s",
+            "rate": f"{rate(run)} rows/s",
             "eta": duration(run.eta_seconds),
             "state": run.state
             + (
