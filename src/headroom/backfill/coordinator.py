@@ -334,9 +334,8 @@ class CeleryCoordinator(InlineRunner):
                 pause = self._probe_pause_ratio()
                 slowest = max((b.seconds for b in finished), default=0.0)
                 hold_until = now_mono + pause * slowest
-            if finished:
-                first_sent, any_finished = None, True
-            elif first_sent is not None and time.monotonic() - first_sent >= NO_WORKER_SECONDS:
+            waited = None if first_sent is None else time.monotonic() - first_sent
+            if not finished and waited is not None and waited >= NO_WORKER_SECONDS:
                 queue = conf.BACKFILL_CELERY_QUEUE or celery_app().conf.task_default_queue
                 self.reporter.event(
                     f"no batch has finished {NO_WORKER_SECONDS:g} s after the first was sent: "
@@ -345,6 +344,7 @@ class CeleryCoordinator(InlineRunner):
                 )
                 first_sent = None
             if finished:
+                first_sent, any_finished = None, True
                 # The oldest batch still in flight started about when these finished.
                 head_since = now_mono
                 interval = max(1e-6, now_mono - last_collect)
