@@ -134,8 +134,10 @@ class HeadroomSettings:
     BACKFILL_EXACT_COUNT_LIMIT: int | None = 1_000_000
     #: PostgreSQL ``lock_timeout`` for each batch (seconds); None: no limit.
     BACKFILL_LOCK_TIMEOUT: float | None = 0.5
-    #: PostgreSQL ``statement_timeout`` for each batch (seconds); None: no limit.
-    BACKFILL_STATEMENT_TIMEOUT: float | None = 5.0
+    #: PostgreSQL ``statement_timeout`` for each batch (seconds); "auto": twice the target
+    #: batch time, so that a batch slowed down (a stall of the disk, say) is cancelled and
+    #: retried smaller rather than hold its row locks longer; None: no limit.
+    BACKFILL_STATEMENT_TIMEOUT: float | Literal["auto"] | None = "auto"
     #: A failing batch is retried this many times, each time half as large, before its key
     #: range goes to the failure ledger.
     BACKFILL_BATCH_RETRIES: int = 3
@@ -240,6 +242,8 @@ def _type_name(tp: Any) -> str:
         return "None"
     if isinstance(tp, type) and not typing.get_args(tp):
         return tp.__name__
+    if typing.get_origin(tp) in (types.UnionType, typing.Union):  # float | Literal["auto"]
+        return " | ".join(_type_name(a) for a in typing.get_args(tp))
     return str(tp).replace("typing.", "")
 
 
@@ -325,14 +329,20 @@ class Range:
     inclusive: bool = True
     #: What None means, where None is allowed.
     none: str | None = None
+    #: A word the setting's type allows besides numbers, and what it means.
+    word: tuple[str, str] | None = None
 
-    def allows(self, value: float) -> bool:
+    def allows(self, value: float | str) -> bool:
+        if isinstance(value, str):
+            return self.word is not None and value == self.word[0]
         if not math.isfinite(value):
             return False
         return value >= self.low if self.inclusive else value > self.low
 
     def describe(self) -> str:
         bound = f"{self.low:g} or more" if self.inclusive else f"more than {self.low:g}"
+        if self.word:
+            bound += f", {self.word[0]!r} ({self.word[1]})"
         return bound + (f", or None ({self.none})" if self.none else "")
 
 
@@ -345,7 +355,9 @@ BACKFILL_RANGES: dict[str, Range] = {
     "BACKFILL_MAX_BATCH_SIZE": Range(1),
     "BACKFILL_EXACT_COUNT_LIMIT": Range(0, none="always count"),
     "BACKFILL_LOCK_TIMEOUT": Range(0, none="no limit"),
-    "BACKFILL_STATEMENT_TIMEOUT": Range(0, none="no limit"),
+    "BACKFILL_STATEMENT_TIMEOUT": Range(
+        0, none="no limit", word=("auto", "twice the target batch time")
+    ),
     "BACKFILL_BATCH_RETRIES": Range(0),
     "BACKFILL_ERROR_BUDGET": Range(0),
     "BACKFILL_MAX_REPLICA_LAG": Range(0, none="do not check"),

@@ -97,6 +97,33 @@ def test_run_then_status(alias: str, capsys: pytest.CaptureFixture[str]) -> None
     assert f"nothing to do: no row needs backfilltests.FillValues; run #{first} did it" in out
     assert f"backfilltests.FillValues #{first}: 3,000/3,000 rows" in out
     assert _id(alias) == first
+    # With --json a script can tell "nothing to do" from a run that just did the work.
+    code, out, _ = headroom(
+        capsys, "run", "backfilltests.FillValues", "--json", "--database", alias
+    )
+    assert code == 0
+    done = json.loads(out)
+    assert (done["id"], done["nothing_to_do"]) == (first, True)
+    Counter.objects.using(alias).filter(id__lte=10).update(value=None)
+    code, out, _ = headroom(
+        capsys, "run", "backfilltests.FillValues", "--json", "--database", alias
+    )
+    assert (code, json.loads(out)["nothing_to_do"]) == (0, False)
+
+
+def test_quiet_prints_nothing_on_success_and_the_outcome_otherwise(
+    alias: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    fill_counters(alias, 300)
+    argv = ("run", "backfilltests.FillValues", "--database", alias, "--quiet")
+    code, out, err = headroom(capsys, *argv)
+    assert (code, out, err) == (0, "", "")
+    Counter.objects.using(alias).update(value=None)
+    code, out, _ = headroom(capsys, *argv, "--batches", "1", "--batch-size", "100")
+    # Stopped after one batch on purpose: paused, not succeeded, so it is said.
+    assert code == 0
+    assert out.startswith(f"backfilltests.FillValues #{_id(alias)}: 100/300 rows"), out
+    assert "[paused]" in out
 
 
 def test_parameters_are_typed_and_kept_with_the_run(

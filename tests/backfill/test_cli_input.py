@@ -177,6 +177,19 @@ def test_each_numeric_backfill_setting_is_checked_at_its_bound(key: str) -> None
     assert any(_names(m, [key]) for m in _errors({key: float("nan")})), key
 
 
+def test_the_statement_timeout_takes_auto_and_no_other_word() -> None:
+    key = "BACKFILL_STATEMENT_TIMEOUT"
+    assert not _errors({key: "auto"})
+    [wrong] = _errors({key: "fast"})
+    assert wrong.id == "headroom.E002"
+    assert "expected float | Literal['auto'] | None, got str 'fast'" in wrong.msg
+    errors = _errors({key: -1, "BACKFILL_SLEEP_RATIO": -1})  # E202 names both
+    [negative] = [m for m in errors if _names(m, [key])]
+    assert "must be 0 or more, 'auto' (twice the target batch time), or None (no limit)" in (
+        negative.msg
+    )
+
+
 def test_min_above_max_is_reported_alongside_another_error() -> None:
     errors = _errors(
         {

@@ -55,9 +55,42 @@ def test_a_lock_timeout_retries_the_batch_smaller(
     )
     [failure] = [line for line in events.lines if "failed" in line]
     assert failure.startswith("batch (0 .. 1000] failed (lock_timeout: canceling statement due")
-    assert failure.endswith("retrying with 500 keys")
+    assert failure.endswith("retrying with 500 keys (attempt 2 of 4)")
     assert run.state == "succeeded"
     assert hits(postgres) == {1: 20_000}
+    assert not BackfillFailure.objects.using(postgres).exists()
+
+
+def test_a_batch_that_stalls_past_twice_the_target_is_cancelled_and_retried_smaller(
+    postgres: str, other_session: psycopg.Connection[Any]
+) -> None:
+    """The default statement_timeout ("auto") is twice the target batch time: a batch slowed
+    down that much gives its row locks up instead of holding them on."""
+    fill_counters(postgres, 5000)
+    gate = 4242
+    other_session.execute("SELECT pg_advisory_lock(%s)", [gate])  # every batch stalls
+
+    def reopen(text: str) -> None:
+        if "statement_timeout" in text:
+            other_session.execute("SELECT pg_advisory_unlock(%s)", [gate])
+
+    events = Events(reopen)
+    run = run_backfill(
+        "backfilltests.CountBehindGate",
+        params={"gate": gate},
+        database=postgres,
+        reporter=events,
+        # Waiting for an advisory lock counts against lock_timeout too: off, so that the
+        # statement time-out is what ends the stall.
+        lock_timeout=0,
+        target_batch_seconds=0.25,
+        batch_size=1000,
+    )
+    [failure] = [line for line in events.lines if "failed" in line]
+    assert failure.startswith("batch (0 .. 1000] failed (statement_timeout: canceling statement")
+    assert "retrying with 500 keys" in failure
+    assert run.state == "succeeded"
+    assert hits(postgres) == {1: 5000}
     assert not BackfillFailure.objects.using(postgres).exists()
 
 
@@ -85,8 +118,8 @@ def test_a_range_that_keeps_failing_goes_to_the_ledger_and_can_be_retried(
     # Tried three times, each half the size of the one before, then skipped.
     assert entry.attempts == 3
     assert skipped < 5000 // 4
-    assert any(line.endswith(f"retrying with {2 * skipped} keys") for line in events.lines)
-    assert any(line.endswith(f"retrying with {skipped} keys") for line in events.lines)
+    assert any(f"retrying with {2 * skipped} keys (attempt 2" in line for line in events.lines)
+    assert any(f"retrying with {skipped} keys (attempt 3 of 3)" in line for line in events.lines)
     # Everything else was done, exactly once; the locked range not at all.
     assert hits(postgres) == {1: 5000 - skipped, 0: skipped}
 
@@ -100,6 +133,29 @@ def test_a_range_that_keeps_failing_goes_to_the_ledger_and_can_be_retried(
     again = retry_failed(backfill, RunOptions.build(backfill))
     assert again.state == "succeeded" and again.failures == 0
     assert hits(postgres) == {1: 5000}
+
+
+def test_a_one_key_batch_that_fails_is_retried_as_it_is(
+    postgres: str, other_session: psycopg.Connection[Any]
+) -> None:
+    fill_counters(postgres, 3)
+    other_session.execute("SELECT * FROM backfilltests_counter WHERE id = 2 FOR UPDATE")
+    events = Events()
+    run = run_backfill(
+        "backfilltests.CountEveryRow",
+        database=postgres,
+        reporter=events,
+        lock_timeout=0.05,
+        batch_size=1,
+        max_batch_size=1,
+        batch_retries=2,
+    )
+    failures = [line for line in events.lines if " failed (" in line]
+    assert [line.split("); ")[-1] for line in failures] == [
+        "retrying the same keys (attempt 2 of 3)",
+        "retrying the same keys (attempt 3 of 3)",
+    ]
+    assert run.state == "failed" and hits(postgres) == {1: 2, 0: 1}
 
 
 def test_the_error_budget_stops_the_run(

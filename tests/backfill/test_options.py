@@ -67,6 +67,24 @@ def test_time_limit_flags_hold_for_inline_batches(
     assert seen(postgres) == {("1500ms", "0", "on", 1): 2000}
 
 
+def test_the_statement_timeout_is_twice_the_target_unless_set(
+    postgres: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    fill_observed(postgres, 1000)
+    common = ("run", NAME, "--database", postgres, "--batch-size", "500", "--max-batch-size", "500")
+    code, out, _ = headroom(capsys, *common, "--target-seconds", "0.3")
+    assert code == 0, out
+    assert seen(postgres) == {("500ms", "600ms", "on", 1): 1000}
+    # "auto" on the command line wins over a number in the settings.
+    Observed.objects.using(postgres).update(synchronous_commit="")
+    with override_settings(HEADROOM={"BACKFILL_STATEMENT_TIMEOUT": 5}):
+        code, out, _ = headroom(
+            capsys, *common, "--target-seconds", "2", "--statement-timeout", "auto"
+        )
+    assert code == 0, out
+    assert seen(postgres) == {("500ms", "4s", "on", 2): 1000}
+
+
 @pytest.mark.parametrize("value", ["-1", "soon", "inf"])
 def test_a_time_limit_flag_takes_seconds(value: str, capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as stopped:
@@ -103,9 +121,10 @@ def test_a_batch_task_applies_the_options_it_carries_else_the_workers_settings(
         )
         assert "done: 100 rows" in result.get()
     assert seen(postgres) == {
-        ("250ms", "5s", "local", 1): 100,
+        # statement_timeout "auto": twice the 0.5 s target.
+        ("250ms", "1s", "local", 1): 100,
         ("2s", "0", "off", 1): 100,
-        ("3s", "5s", "local", 1): 100,
+        ("3s", "1s", "local", 1): 100,
     }
 
 
@@ -171,7 +190,7 @@ def test_options_given_to_run_backfill_reach_the_celery_workers(
     finally:
         deadline.cancel()
     assert (run.state, run.executor, run.rows_done) == ("succeeded", "celery", 3000)
-    # The worker's settings alone would have given ("500ms", "5s", "on").
+    # The worker's settings alone would have given ("500ms", "1s", "on").
     assert seen(postgres) == {("1500ms", "7s", "off", 1): 3000}
     batches = BackfillBatch.objects.using(postgres).filter(run=run)
     assert {b.worker.split(" pid ")[0] for b in batches} == {workers[0].hostname}
@@ -193,7 +212,7 @@ def test_time_limit_flags_reach_the_workers_of_a_detached_run(
     )
     run = BackfillRun.objects.using(postgres).get()
     assert (run.state, run.rows_done) == ("succeeded", 3000), run.as_dict()
-    # The worker's settings alone would have given ("500ms", "5s", "on").
+    # The worker's settings alone would have given ("500ms", "1s", "on").
     assert seen(postgres) == {("2s", "0", "on", 1): 3000}
     log = "".join(workers[0].lines)
     assert "headroom.backfill.coordinate" in log and "headroom.backfill.run_batch" in log

@@ -17,6 +17,7 @@ from headroom.backfill.models import BackfillFailure, BackfillRun
 from headroom.backfill.options import RunOptions
 from headroom.backfill.registry import get_backfill
 from headroom.backfill.runner import InlineRunner, retry_failed
+from headroom.cli import main
 from tests.backfill.conftest import Events, fill_counters, hits
 
 pytestmark = pytest.mark.django_db(databases=["default", "postgres"], transaction=True)
@@ -137,7 +138,9 @@ def test_the_exact_count_replaces_the_estimate_while_the_run_goes_on(postgres: s
     assert all(done <= total for done, total, _ in figures.updates if total == 5000)
 
 
-def test_failed_ranges_are_retried_only_with_the_runs_parameters(alias: str) -> None:
+def test_failed_ranges_are_retried_only_with_the_runs_parameters(
+    alias: str, capsys: pytest.CaptureFixture[str]
+) -> None:
     run = BackfillRun.objects.using(alias).create(
         name="backfilltests.FillFrom",
         params={"first": 1, "offset": 100},
@@ -156,6 +159,11 @@ def test_failed_ranges_are_retried_only_with_the_runs_parameters(alias: str) -> 
         "({'first': 1, 'offset': 100}); retry it with them: headroom backfill run "
         "backfilltests.FillFrom --param first=1 --param offset=100 --retry-failed"
     )
+    # On the command line it is a usage error (2), as any other bad input.
+    argv = ["backfill", "run", "backfilltests.FillFrom", "--database", alias, "--retry-failed"]
+    code = main([*argv, "--param", "first=1", "--param", "offset=5"], django_ready=True)
+    assert code == 2
+    assert "ran with other parameters" in capsys.readouterr().err
     run.refresh_from_db(using=alias)
     assert run.state == "failed"
 

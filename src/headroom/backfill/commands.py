@@ -62,6 +62,11 @@ def _seconds(text: str) -> float:
     return value
 
 
+def _statement_timeout(text: str) -> float | str:
+    """``--statement-timeout``: seconds as :func:`_seconds`, or "auto"."""
+    return "auto" if text == "auto" else _seconds(text)
+
+
 def _positive_int(text: str) -> int:
     """A count from the command line: 1 or more."""
     try:
@@ -224,11 +229,11 @@ class BackfillVerb(Verb):
         )
         run.add_argument(
             "--statement-timeout",
-            type=_seconds,
+            type=_statement_timeout,
             metavar="SECONDS",
             help="PostgreSQL statement_timeout of each batch, also on Celery workers (0: no "
-            'limit; default HEADROOM["BACKFILL_STATEMENT_TIMEOUT"], '
-            f"{Defaults.BACKFILL_STATEMENT_TIMEOUT:g})",
+            "limit; auto: twice the target batch time; default "
+            f'HEADROOM["BACKFILL_STATEMENT_TIMEOUT"], {Defaults.BACKFILL_STATEMENT_TIMEOUT})',
         )
         run.add_argument(
             "--tidy",
@@ -261,7 +266,11 @@ class BackfillVerb(Verb):
             action="store_true",
             help="Celery: enqueue the run's coordinator as a task and return at once",
         )
-        run.add_argument("--quiet", action="store_true", help="no progress output")
+        run.add_argument(
+            "--quiet",
+            action="store_true",
+            help="no progress output; the outcome only when the run did not succeed",
+        )
         status = action(
             "status", "Show the latest run of one backfill, or of every backfill.", named=False
         )
@@ -463,6 +472,8 @@ class BackfillVerb(Verb):
     # --- run -----------------------------------------------------------------------------
 
     def _run(self, args: argparse.Namespace) -> int:
+        from django.utils import timezone
+
         from headroom.backfill import control
         from headroom.backfill.options import RunOptions
         from headroom.backfill.progress import duration, reporter_for, summary
@@ -529,19 +540,24 @@ class BackfillVerb(Verb):
                 run = retry_failed(backfill, options, reporter)
             except control.NothingToRetry:
                 return _nothing_to_retry(backfill, args)
+            except control.OtherParams as exc:
+                return _refused(args, "run", exc, EXIT_USAGE)
             except control.RunError as exc:
                 return _refused(args, "run", exc, EXIT_FAILED)
             finally:
                 getattr(reporter, "close", lambda: None)()
             return self._outcome(run, args, summary)
         reporter = reporter_for(cls.name, quiet=args.quiet or args.json)
+        began = timezone.now()
         try:
             run = run_backfill(backfill, reporter=reporter, **overrides)
         except (control.RunError, LostRun) as exc:  # RunHeld is a RunError
             return _refused(args, "run", exc, EXIT_FAILED)
         finally:
             getattr(reporter, "close", lambda: None)()
-        return self._outcome(run, args, summary)
+        # A run over before this command began is the earlier one that left nothing to do.
+        ran = run.finished_at is None or run.finished_at >= began
+        return self._outcome(run, args, summary, ran=ran)
 
     def _detach(
         self, backfill: Backfill, overrides: dict[str, Any], args: argparse.Namespace
@@ -584,10 +600,15 @@ class BackfillVerb(Verb):
             )
         return EXIT_OK
 
-    def _outcome(self, run: BackfillRun, args: argparse.Namespace, summary: Any) -> int:
+    def _outcome(
+        self, run: BackfillRun, args: argparse.Namespace, summary: Any, ran: bool = True
+    ) -> int:
+        """Print how ``run`` ended (with ``--quiet``, only when it did not succeed) and
+        return the exit code. ``ran``: False when there was nothing to do and ``run`` is the
+        earlier run that did it."""
         if args.json:
-            _print_json(run.as_dict())
-        else:
+            _print_json({**run.as_dict(), "nothing_to_do": not ran})
+        elif not (args.quiet and run.state == "succeeded"):
             print(f"{run.name} #{run.pk}: {summary(run)}")
             if run.message:
                 print(f"    {run.message}")

@@ -37,6 +37,10 @@ class NothingToRetry(RunError):
     """``--retry-failed``: no failed run of the backfill has ranges left in its ledger."""
 
 
+class OtherParams(RunError):
+    """``--retry-failed`` with other parameters than the failed run's: a usage error."""
+
+
 def owner_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 

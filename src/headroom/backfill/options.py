@@ -12,6 +12,12 @@ if TYPE_CHECKING:
     from headroom.backfill.base import Backfill
 
 
+#: ``BACKFILL_STATEMENT_TIMEOUT = "auto"``: this many times the target batch time. The sizer
+#: aims each batch at the target, so a batch only runs past this when the database slows
+#: down under it; cancelled, it is retried at half the size.
+AUTO_TIMEOUT_TARGETS = 2
+
+
 @dataclass
 class RunOptions:
     """Every field but the last two is ``HEADROOM["BACKFILL_<FIELD>"]`` (defaults and
@@ -59,4 +65,6 @@ class RunOptions:
                 raise TypeError(f"unknown run option {key!r}")
             if value is not None:
                 values[key] = value
+        if values["statement_timeout"] == "auto":
+            values["statement_timeout"] = AUTO_TIMEOUT_TARGETS * values["target_batch_seconds"]
         return cls(**values)

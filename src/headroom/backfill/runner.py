@@ -412,9 +412,14 @@ class InlineRunner:
                         )
                     continue
                 failed_size = sizer.shrink(r.size)
-                self.reporter.event(
-                    f"batch {describe_range(r)} failed ({kind}: {_first_line(exc)}); "
+                again = (
                     f"retrying with {failed_size} keys"
+                    if failed_size < r.size
+                    else "retrying the same keys"
+                )
+                self.reporter.event(
+                    f"batch {describe_range(r)} failed ({kind}: {_first_line(exc)}); {again} "
+                    f"(attempt {attempts + 1} of {options.batch_retries + 1})"
                 )
                 continue
             attempts, failed_size = 0, 0
@@ -629,7 +634,7 @@ def retry_failed(
     if run is None:
         raise control.NothingToRetry(f"{backfill.name} has no failed run with key ranges to retry.")
     if run.params != backfill.param_values():
-        raise control.RunError(
+        raise control.OtherParams(
             f"the failed run #{run.pk} of {backfill.name} ran with other parameters "
             f"({run.params}); retry it with them: "
             + control.command("run", backfill.name, run.params, "--retry-failed")

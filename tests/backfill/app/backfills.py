@@ -66,6 +66,21 @@ class MarkWriteWindows(Backfill):
         return changed
 
 
+class CountBehindGate(Backfill):
+    """Adds one to every row's hits, then waits for a shared hold of advisory lock ``gate``:
+    while another session holds it, each batch stalls after writing its rows, as on a disk
+    that stopped."""
+
+    queryset = Counter.objects.all()
+    gate = Param(int, help="the advisory lock key each batch waits for")
+
+    def process(self, batch: QuerySet[Any]) -> int:
+        changed = batch.update(hits=F("hits") + 1)
+        with connections[batch.db].cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock_shared(%s)", [self.gate])
+        return changed
+
+
 class FillValues(Backfill):
     """Sets value = 2 * id where it is missing."""
 
