@@ -77,7 +77,7 @@ def test_synchronous_commit_off_holds_for_each_batch_only(postgres: str) -> None
     run = InlineRunner(backfill, options).execute()
     assert (run.state, run.rows_done) == ("succeeded", 3000)
     assert hits(postgres) == {1: 3000}
-    assert RecordSettings.seen == [("off", "500ms", "5s")] * 3
+    assert RecordSettings.seen == [("off", "500ms", "1s")] * 3  # 1 s: twice the target
     with connections[postgres].cursor() as cursor:  # SET LOCAL: gone after the batch
         cursor.execute("SELECT current_setting('synchronous_commit')")
         assert cursor.fetchone()[0] == "on"
