@@ -19,6 +19,11 @@ primary key (``--read-rate``, 300 a second) and a writer updating a random row
 as long as the UPDATE took, with no database work: what a busy core alone costs the reader.
 Another (``rest``) does nothing for that long: how far the reader's p95 moves from one window
 to the next with no work at all, the floor under every ratio to its idle value.
+``inline-disk`` runs the inline backfill while another process stalls the disk (2 GB put
+in the page cache beforehand and flushed with ``fdatasync`` 1 s into the run, then again
+until the end), and ``inline-disk-5s`` the same with a
+fixed 5 s statement time-out instead of the default, twice the target batch time: what each
+does to the longest lock when batches suddenly slow down.
 A sampler reads ``pg_stat_activity`` every 10 ms and records, for each transaction of the
 phase holding row locks (one with an xid), the span between the sample before the first
 that saw its xid and the sample after the last: the longest lock held. Each phase runs
@@ -44,6 +49,8 @@ import signal
 import statistics
 import subprocess
 import sys
+import tempfile
+import threading
 import time
 import uuid
 from pathlib import Path
@@ -250,7 +257,6 @@ class Traffic:
     """
 
     def __init__(self, rows: int, read_rate: int, write_rate: int) -> None:
-        import tempfile
 
         self.folder = Path(tempfile.mkdtemp(prefix="headroom-traffic-"))
         self.processes: dict[str, subprocess.Popen[str]] = {}
@@ -350,7 +356,8 @@ def cpu_snapshot(known: dict[str, int | None]) -> dict[str, Any]:
             role = "other (other jobs on the machine)"
         roles[role] = roles.get(role, 0) + own
         if pid == os.getpid():
-            roles["CPU hog"] = roles.get("CPU hog", 0) + children
+            # Exited children: the hog, the disk writer.
+            roles["child processes"] = roles.get("child processes", 0) + children
     return {"total": total, "roles": roles, "at": time.monotonic()}
 
 
@@ -436,6 +443,44 @@ def hog(seconds: float, nice: int = 0) -> None:
         pass
 
 
+def disk_writer(folder: str, ready: Any, go: Any, stop: Any, chunk_mb: int = 2000) -> None:
+    """``inline-disk*``: stall the disk the way a large file copy or a backup does. Puts
+    ``chunk_mb`` MB into the page cache (under the kernel's threshold for writing it out in
+    the background), sets ``ready``, and once ``go`` is set flushes it with ``fdatasync``:
+    the flush holds the disk for a second or more, and PostgreSQL's WAL writes queue behind
+    it. Then writes and flushes again until ``stop``."""
+    block = bytes(8 << 20)
+    path = os.path.join(folder, f"headroom-disk-writer-{os.getpid()}")
+    try:
+        while not stop.is_set():
+            with open(path, "wb") as f:
+                for _ in range(chunk_mb // 8):
+                    f.write(block)
+                    if stop.is_set():
+                        break
+                ready.set()
+                go.wait()
+                os.fdatasync(f.fileno())
+            os.unlink(path)
+    finally:
+        if os.path.exists(path):
+            os.unlink(path)
+
+
+class TimeoutCount:
+    """A run's reporter that counts the batches cancelled by ``statement_timeout``."""
+
+    def __init__(self) -> None:
+        self.cancelled = 0
+
+    def update(self, run: Any) -> None:
+        pass
+
+    def event(self, text: str) -> None:
+        if "failed (statement_timeout" in text:
+            self.cancelled += 1
+
+
 def quantile(values: list[float], percent: int) -> float:
     """The ``percent``-th percentile of ``values`` (NaN with fewer than two)."""
     if len(values) < 2:
@@ -502,14 +547,16 @@ def hand_loop(conn: Any, step: int = 5000) -> tuple[int, float]:
     return done, time.perf_counter() - began
 
 
-def backfill(executor: str, **options: Any) -> tuple[int, float, Any]:
+def backfill(executor: str, reporter: Any = None, **options: Any) -> tuple[int, float, Any]:
     from django.db import connection
 
     from headroom.backfill import run_backfill
 
     connection.close()
     began = time.perf_counter()
-    run = run_backfill("backfill_site.FillOrderTotals", executor=executor, **options)
+    run = run_backfill(
+        "backfill_site.FillOrderTotals", executor=executor, reporter=reporter, **options
+    )
     return run.rows_done, time.perf_counter() - began, run
 
 
@@ -638,6 +685,8 @@ PHASES = {
     "inline-async": "backfill inline, synchronous_commit off",
     "inline-untidy": "backfill inline, no tidy",
     "celery-untidy": "backfill celery x2, no tidy",
+    "inline-disk": "backfill inline, disk writer",
+    "inline-disk-5s": "backfill inline, disk writer, 5 s limit",
     "inline-probe": "backfill inline, probe 1.25x",
     "celery-probe": "backfill celery x2, probe 1.25x",
 }
@@ -657,6 +706,9 @@ OPTIONS: dict[str, dict[str, Any]] = {
     "inline-async": {"executor": "inline", "synchronous_commit": "off"},
     "inline-untidy": {"executor": "inline", "tidy": False},
     "celery-untidy": {"executor": "celery", "tidy": False},
+    "inline-disk": {"executor": "inline"},
+    # The statement time-out before it was twice the target ("auto", the default now).
+    "inline-disk-5s": {"executor": "inline", "statement_timeout": 5.0},
     "inline-probe": {"executor": "inline", "latency_probe_ratio": 1.25},
     "celery-probe": {"executor": "celery", "latency_probe_ratio": 1.25},
 }
@@ -720,6 +772,15 @@ def run_phase(key: str, args: argparse.Namespace, anchor_seconds: float | None) 
                 pool="solo" if key == "celery-solo" else "prefork",
                 nice=19 if key.endswith("nice") else 0,
             )
+        writer, ready, go, stop = None, multiprocessing.Event(), multiprocessing.Event(), None
+        if key.startswith("inline-disk"):
+            stop = multiprocessing.Event()
+            writer = multiprocessing.Process(
+                target=disk_writer, args=(tempfile.gettempdir(), ready, go, stop), daemon=True
+            )
+            writer.start()
+            known["disk writer"] = writer.pid
+            ready.wait(60)  # its data in the page cache before the idle window
         sampling = Sampler()
         known["sampler"] = sampling.process.pid
         # The reader's two processes, whose waits for a CPU are counted apart.
@@ -761,16 +822,25 @@ def run_phase(key: str, args: argparse.Namespace, anchor_seconds: float | None) 
                 connection_created.connect(renice_backend, dispatch_uid="bench-renice")
             if key == "inline-slice":
                 connection_created.connect(slice_backend, dispatch_uid="bench-renice")
+            counter = TimeoutCount()
+            if writer is not None:
+                # The first flush begins 1 s into the run, when its batches are full-sized.
+                threading.Timer(1.0, go.set).start()
             try:
-                rows, seconds, run = backfill(**OPTIONS[key])
+                rows, seconds, run = backfill(reporter=counter, **OPTIONS[key])
             finally:
                 connection_created.disconnect(dispatch_uid="bench-renice")
+                if writer is not None:
+                    go.set()
+                    stop.set()
+                    writer.join(60)
             extra = {
                 "batches": run.batches_done,
                 "final_batch_size": run.batch_size,
                 "longest_batch_seconds_reported": run.longest_batch_seconds,
                 "busy_seconds": run.seconds_busy,
                 "timeline": batch_timeline(run),
+                "statement_timeouts": counter.cancelled,
             }
         end = time.monotonic()
         cpu_after = cpu_snapshot(known)
@@ -885,7 +955,8 @@ def print_diagnosis(phase: str, r: dict[str, Any]) -> None:
         print(
             f"    batches          {r['batches']} writing for {r['busy_seconds']:.2f} s of the "
             f"run's {r['seconds']:.2f} s ({100 * r['busy_seconds'] / r['seconds']:.0f}%), the "
-            f"longest {r['longest_batch_seconds_reported']:.2f} s"
+            f"longest {r['longest_batch_seconds_reported']:.2f} s, "
+            f"{r['statement_timeouts']} cancelled by statement_timeout"
         )
     if r.get("timeline"):
         t = r["timeline"]
@@ -982,7 +1053,6 @@ def without_option(argv: list[str], name: str) -> list[str]:
 def both_servers(argv: list[str], args: argparse.Namespace) -> int:
     """Run the benchmark on the machine's server, then on a tuned one, each in a process of
     its own (Django reads the server's address once); the last lines put them side by side."""
-    import tempfile
 
     lines = []
     for server in ("machine", "tuned"):
