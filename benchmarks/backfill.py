@@ -22,8 +22,9 @@ to the next with no work at all, the floor under every ratio to its idle value.
 ``inline-disk`` runs the inline backfill while another process stalls the disk (2 GB put
 in the page cache beforehand and flushed with ``fdatasync`` 1 s into the run, then again
 until the end), and ``inline-disk-5s`` the same with a
-fixed 5 s statement time-out instead of the default, twice the target batch time: what each
-does to the longest lock when batches suddenly slow down.
+fixed 5 s statement time-out instead of the default, twice the target batch time
+(``inline-disk-async``: the default, with ``synchronous_commit`` off): what each does to the
+longest lock when batches suddenly slow down.
 A sampler reads ``pg_stat_activity`` every 10 ms and records, for each transaction of the
 phase holding row locks (one with an xid), the span between the sample before the first
 that saw its xid and the sample after the last: the longest lock held. Each phase runs
@@ -687,6 +688,7 @@ PHASES = {
     "celery-untidy": "backfill celery x2, no tidy",
     "inline-disk": "backfill inline, disk writer",
     "inline-disk-5s": "backfill inline, disk writer, 5 s limit",
+    "inline-disk-async": "backfill inline, disk writer, async commit",
     "inline-probe": "backfill inline, probe 1.25x",
     "celery-probe": "backfill celery x2, probe 1.25x",
 }
@@ -709,6 +711,7 @@ OPTIONS: dict[str, dict[str, Any]] = {
     "inline-disk": {"executor": "inline"},
     # The statement time-out before it was twice the target ("auto", the default now).
     "inline-disk-5s": {"executor": "inline", "statement_timeout": 5.0},
+    "inline-disk-async": {"executor": "inline", "synchronous_commit": "off"},
     "inline-probe": {"executor": "inline", "latency_probe_ratio": 1.25},
     "celery-probe": {"executor": "celery", "latency_probe_ratio": 1.25},
 }
