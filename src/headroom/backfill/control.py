@@ -20,6 +20,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
+from headroom.backfill.database import write_lock
 from headroom.backfill.models import ACTIVE_STATES, BackfillRun, State
 from headroom.backfill.wakeup import notify
 from headroom.conf import conf
@@ -145,6 +146,7 @@ def claim(
     it is unfinished.
     """
     with transaction.atomic(using=using):
+        write_lock(using)
         runs = BackfillRun.objects.using(using).select_for_update()
         if run_id is not None:
             runs = runs.filter(pk=run_id)
@@ -247,6 +249,7 @@ def steer(run_id: int, using: str, action: str) -> BackfillRun:
     """
     change = {"pause": pause, "resume": resume, "cancel": cancel}[action]
     with transaction.atomic(using=using):
+        write_lock(using)
         run = BackfillRun.objects.using(using).select_for_update().filter(pk=run_id).first()
         if run is None:
             raise RunError(f"run #{run_id} is gone; nothing to {action}.")
@@ -265,6 +268,7 @@ def enqueue(name: str, params: dict[str, Any], using: str, executor: str) -> Bac
     """The run a detached coordinator will take: the unfinished one, or a new ``enqueued``
     run. Refused while a live runner holds the unfinished run."""
     with transaction.atomic(using=using):
+        write_lock(using)
         run = (
             BackfillRun.objects.using(using)
             .select_for_update()

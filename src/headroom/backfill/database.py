@@ -15,6 +15,24 @@ LOCK_NOT_AVAILABLE = "55P03"
 QUERY_CANCELED = "57014"
 
 
+def write_lock(using: str) -> None:
+    """On SQLite, take the database's write lock now, as a transaction's first statement.
+
+    SQLite has no row locks (``select_for_update`` does nothing there), and a transaction
+    that reads first and writes later fails at once with "database is locked" when another
+    connection is writing meanwhile (a runner committing a batch): SQLite cannot let it
+    wait there without a deadlock. A write as the first statement waits its turn instead,
+    up to the connection's busy timeout. Elsewhere this does nothing: ``select_for_update``
+    locks the rows.
+    """
+    connection = connections[using]
+    if connection.vendor == "sqlite":
+        from headroom.backfill.models import BackfillRun
+
+        with connection.cursor() as cursor:
+            cursor.execute(f"UPDATE {BackfillRun._meta.db_table} SET id = id WHERE 0")
+
+
 def set_batch_timeouts(
     using: str,
     lock_timeout: float | None,
@@ -93,8 +111,10 @@ def take_slot(using: str, run_id: int, batch_id: int, slots: int) -> int | None:
 
 
 def limit_batch(using: str, options: RunOptions) -> None:
-    """:func:`set_batch_timeouts` with a run's options: call it first in a batch's
-    transaction (on a Celery worker, right after :func:`take_slot`)."""
+    """:func:`set_batch_timeouts` with a run's options, and on SQLite :func:`write_lock`:
+    call it first in a batch's transaction (on a Celery worker, right after
+    :func:`take_slot`)."""
+    write_lock(using)
     set_batch_timeouts(
         using, options.lock_timeout, options.statement_timeout, options.synchronous_commit
     )

@@ -32,6 +32,7 @@ from django.db import DEFAULT_DB_ALIAS, DatabaseError, transaction
 from django.utils import timezone
 
 from headroom.backfill import control
+from headroom.backfill.database import write_lock
 from headroom.backfill.models import ACTIVE_STATES, BackfillRun, State
 
 logger = logging.getLogger("headroom.backfill")
@@ -159,6 +160,7 @@ def _recover(run: BackfillRun, using: str) -> Finding | None:
         return _finding(run, using, LEFT, f"{what}{reason}; go on with: {recovery(run, using)}")
     now = timezone.now()
     with transaction.atomic(using=using):
+        write_lock(using)
         locked = BackfillRun.objects.using(using).select_for_update().filter(pk=run.pk).first()
         if (
             locked is None
