@@ -94,6 +94,35 @@ def test_a_batch_that_stalls_past_twice_the_target_is_cancelled_and_retried_smal
     assert not BackfillFailure.objects.using(postgres).exists()
 
 
+def test_a_range_that_keeps_running_out_of_time_says_how_to_give_it_more(
+    postgres: str, other_session: psycopg.Connection[Any]
+) -> None:
+    fill_counters(postgres, 4)
+    gate = 4243
+    other_session.execute("SELECT pg_advisory_lock(%s)", [gate])  # never released here
+    events = Events()
+    run = run_backfill(
+        "backfilltests.CountBehindGate",
+        params={"gate": gate},
+        database=postgres,
+        reporter=events,
+        lock_timeout=0,
+        target_batch_seconds=0.1,
+        batch_size=4,
+        batch_retries=1,
+        error_budget=0,
+    )
+    assert run.state == "failed"
+    [ledger] = [line for line in events.lines if "failure ledger" in line]
+    assert ledger.endswith(
+        "(statement_timeout); put in the failure ledger (1 of 0 allowed). 2 keys took longer "
+        "than the statement time-out, 0.2 s; if this work cannot be done faster, give it more "
+        "time: --statement-timeout SECONDS, or a longer --target-seconds (the default time-out "
+        "is twice the target)"
+    )
+    assert hits(postgres) == {0: 4}
+
+
 def test_a_range_that_keeps_failing_goes_to_the_ledger_and_can_be_retried(
     postgres: str, other_session: psycopg.Connection[Any]
 ) -> None:

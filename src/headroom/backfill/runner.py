@@ -402,6 +402,7 @@ class InlineRunner:
                     self.reporter.event(
                         f"keys {describe_range(r)} failed {attempts} times ({kind}); put in the "
                         f"failure ledger ({failures} of {options.error_budget} allowed)"
+                        + _timeout_hint(kind, r, options)
                     )
                     attempts, failed_size = 0, 0
                     if failures > options.error_budget:
@@ -613,6 +614,18 @@ def run_backfill(
 
         return CeleryCoordinator(backfill, run_options, reporter).execute()
     return InlineRunner(backfill, run_options, reporter).execute()
+
+
+def _timeout_hint(kind: str, r: Range, options: RunOptions) -> str:
+    """What to do when even the smallest retry of a range ran out of statement time."""
+    if kind != "statement_timeout" or not options.statement_timeout:
+        return ""
+    return (
+        f". {r.size} keys took longer than the statement time-out, "
+        f"{options.statement_timeout:g} s; if this work cannot be done faster, give it "
+        "more time: --statement-timeout SECONDS, or a longer --target-seconds (the default "
+        "time-out is twice the target)"
+    )
 
 
 def retry_failed(
