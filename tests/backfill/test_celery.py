@@ -162,3 +162,41 @@ def test_workers_keep_their_connection_only_when_the_app_says_so(
         # Celery's Django fixup closed the worker's connection after every task.
         assert len(backends) == 6
         assert "app.conf['CELERY_DB_REUSE_MAX'] = 100" in coordinator.output
+
+
+def test_a_range_whose_batches_stall_on_a_worker_says_how_to_give_it_more_time(
+    queue: str, workers: list[Worker], postgres: str, tmp_path: Path
+) -> None:
+    """The statement time-out (twice the target) holds on the workers too; a range that runs
+    out of it at every size ends in the failure ledger with a note saying what to do."""
+    services.require("redis")
+    fill_counters(postgres, 4)
+    gate = 4244
+    env = _env(
+        BROKERS["redis"],
+        queue,
+        tmp_path,
+        BACKFILL_BATCH_SIZE=4,
+        BACKFILL_MAX_BATCH_SIZE=4,
+        BACKFILL_TARGET_BATCH_SECONDS=0.1,
+        BACKFILL_LOCK_TIMEOUT=0,  # the wait for the gate is a lock wait: only the statement's
+        BACKFILL_BATCH_RETRIES=1,
+        BACKFILL_ERROR_BUDGET=0,
+    )
+    workers.append(Worker(BROKERS["redis"], queue, env))
+    with services.pg_admin(connections[postgres].settings_dict["NAME"]) as holder:
+        holder.execute("SELECT pg_advisory_lock(%s)", [gate])  # every batch stalls
+        argv = ["run", "backfilltests.CountBehindGate", "--param", f"gate={gate}"]
+        coordinator = CommandRun([*argv, "--database", postgres], env)
+        try:
+            assert coordinator.wait(120) == 1, coordinator.output
+        finally:
+            coordinator.stop()
+    assert "(statement_timeout: canceling statement due to statement timeout" in (
+        coordinator.output
+    )
+    assert (
+        "put in the failure ledger (1 of 0 allowed). 2 keys took longer than the statement "
+        "time-out, 0.2 s; if this work cannot be done faster, give it more time"
+    ) in coordinator.output
+    assert hits(postgres) == {0: 4}

@@ -27,7 +27,13 @@ from django.utils import timezone
 from headroom.backfill import control, throttle
 from headroom.backfill.keys import Key, Range
 from headroom.backfill.models import BackfillBatch, BackfillFailure, BackfillRun, BatchState, State
-from headroom.backfill.runner import InlineRunner, LostRun, Progress, describe_range
+from headroom.backfill.runner import (
+    InlineRunner,
+    LostRun,
+    Progress,
+    describe_range,
+    timeout_hint,
+)
 from headroom.backfill.tidy import BackgroundTidier, Blocks
 from headroom.backfill.wakeup import LISTEN_SECONDS, MISSED_NOTIFICATIONS, Listener
 from headroom.backfill.worker import batch_options
@@ -307,10 +313,13 @@ class CeleryCoordinator(InlineRunner):
                         error=batch.error,
                     )
                     done_share = min(1.0, done_share + self._share(batch))
+                    keys = Range(batch.start_key, batch.end_key, batch.size)
                     self.reporter.event(
-                        f"keys {describe_range(Range(batch.start_key, batch.end_key, batch.size))} "
-                        f"failed {batch.attempt + 1} times ({batch.error[:80]}); put in the "
-                        f"failure ledger ({failures} of {options.error_budget} allowed)"
+                        f"keys {describe_range(keys)} failed {batch.attempt + 1} times "
+                        f"({batch.error[:80]}); put in the failure ledger ({failures} of "
+                        f"{options.error_budget} allowed)"
+                        # The worker's error begins with the kind: "statement_timeout: ...".
+                        + timeout_hint(batch.error.partition(":")[0], keys, options)
                     )
                 else:
                     sizer.shrink(batch.size)

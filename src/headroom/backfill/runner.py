@@ -402,7 +402,7 @@ class InlineRunner:
                     self.reporter.event(
                         f"keys {describe_range(r)} failed {attempts} times ({kind}); put in the "
                         f"failure ledger ({failures} of {options.error_budget} allowed)"
-                        + _timeout_hint(kind, r, options)
+                        + timeout_hint(kind, r, options)
                     )
                     attempts, failed_size = 0, 0
                     if failures > options.error_budget:
@@ -616,8 +616,9 @@ def run_backfill(
     return InlineRunner(backfill, run_options, reporter).execute()
 
 
-def _timeout_hint(kind: str, r: Range, options: RunOptions) -> str:
-    """What to do when even the smallest retry of a range ran out of statement time."""
+def timeout_hint(kind: str, r: Range, options: RunOptions) -> str:
+    """For a range put in the failure ledger because its batches ran out of statement time
+    (``kind``), however small they were retried: what to do about it."""
     if kind != "statement_timeout" or not options.statement_timeout:
         return ""
     return (
