@@ -64,6 +64,24 @@ def require_browser() -> str:
     pytest.skip(reason)
 
 
+@contextmanager
+def chromium_page() -> Iterator[Any]:
+    """A page of a headless Chromium driven by Playwright (skip, or fail under the flag,
+    without one); the browser is closed afterwards."""
+    chromium = require_browser()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=chromium,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+        )
+        try:
+            yield browser.new_page()
+        finally:
+            browser.close()
+
+
 def pg_admin(dbname: str | None = None) -> Any:
     """An autocommit psycopg connection to the test PostgreSQL server (database ``dbname``,
     by default ``HEADROOM_TEST_PG_NAME`` or ``test``)."""

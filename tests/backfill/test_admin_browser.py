@@ -65,35 +65,23 @@ class Admin:
 @pytest.fixture
 def admin_page(live_server: Any, settings: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[Admin]:
     """A logged-in Chromium page on the live server, with the admin at /admin/."""
-    chromium = services.require_browser()
-    from playwright.sync_api import sync_playwright
-
-    # Playwright's synchronous API keeps an event loop in this thread, and Django refuses
-    # database calls from a thread with a running loop; the test's own queries are
-    # synchronous all the same.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-
     settings.ROOT_URLCONF = "tests.backfill.test_admin"
     # The live server serves /static/ from STATIC_ROOT: the admin's own CSS and JavaScript
     # (its action menu) from the Django installation.
     settings.STATIC_ROOT = str(Path(django.contrib.admin.__file__).parent / "static")
+    # Playwright's synchronous API keeps an event loop in this thread, and Django refuses
+    # database calls from a thread with a running loop; the test's own queries are
+    # synchronous all the same.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     User.objects.create_superuser("ada", "ada@example.com", "pw")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=chromium,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
-        try:
-            page = browser.new_page()
-            page.set_default_timeout(15_000)
-            page.goto(f"{live_server.url}/admin/login/?next=/admin/")
-            page.fill("#id_username", "ada")
-            page.fill("#id_password", "pw")
-            page.click("input[type=submit]")
-            page.wait_for_url(f"{live_server.url}/admin/")
-            yield Admin(page, live_server.url)
-        finally:
-            browser.close()
+    with services.chromium_page() as page:
+        page.set_default_timeout(15_000)
+        page.goto(f"{live_server.url}/admin/login/?next=/admin/")
+        page.fill("#id_username", "ada")
+        page.fill("#id_password", "pw")
+        page.click("input[type=submit]")
+        page.wait_for_url(f"{live_server.url}/admin/")
+        yield Admin(page, live_server.url)
 
 
 def test_the_admin_pauses_resumes_and_cancels_a_running_process(admin_page: Admin) -> None:

@@ -61,30 +61,42 @@ def test_a_lock_timeout_retries_the_batch_smaller(
     assert not BackfillFailure.objects.using(postgres).exists()
 
 
+#: The advisory lock each batch of ``CountBehindGate`` waits for in the tests below.
+GATE = 4242
+
+
+def _behind_the_gate(
+    postgres: str, other_session: psycopg.Connection[Any], events: Events, **options: Any
+) -> BackfillRun:
+    """``CountBehindGate`` with every batch stalled, after writing its rows, behind
+    :data:`GATE`, which ``other_session`` holds."""
+    other_session.execute("SELECT pg_advisory_lock(%s)", [GATE])
+    return run_backfill(
+        "backfilltests.CountBehindGate",
+        params={"gate": GATE},
+        database=postgres,
+        reporter=events,
+        # Waiting for an advisory lock counts against lock_timeout too: off, so that the
+        # statement time-out is what ends the stall.
+        lock_timeout=0,
+        **options,
+    )
+
+
 def test_a_batch_that_stalls_past_twice_the_target_is_cancelled_and_retried_smaller(
     postgres: str, other_session: psycopg.Connection[Any]
 ) -> None:
     """The default statement_timeout ("auto") is twice the target batch time: a batch slowed
     down that much gives its row locks up instead of holding them on."""
     fill_counters(postgres, 5000)
-    gate = 4242
-    other_session.execute("SELECT pg_advisory_lock(%s)", [gate])  # every batch stalls
 
     def reopen(text: str) -> None:
         if "statement_timeout" in text:
-            other_session.execute("SELECT pg_advisory_unlock(%s)", [gate])
+            other_session.execute("SELECT pg_advisory_unlock(%s)", [GATE])
 
     events = Events(reopen)
-    run = run_backfill(
-        "backfilltests.CountBehindGate",
-        params={"gate": gate},
-        database=postgres,
-        reporter=events,
-        # Waiting for an advisory lock counts against lock_timeout too: off, so that the
-        # statement time-out is what ends the stall.
-        lock_timeout=0,
-        target_batch_seconds=0.25,
-        batch_size=1000,
+    run = _behind_the_gate(
+        postgres, other_session, events, target_batch_seconds=0.25, batch_size=1000
     )
     [failure] = [line for line in events.lines if "failed" in line]
     assert failure.startswith("batch (0 .. 1000] failed (statement_timeout: canceling statement")
@@ -98,15 +110,11 @@ def test_a_range_that_keeps_running_out_of_time_says_how_to_give_it_more(
     postgres: str, other_session: psycopg.Connection[Any]
 ) -> None:
     fill_counters(postgres, 4)
-    gate = 4243
-    other_session.execute("SELECT pg_advisory_lock(%s)", [gate])  # never released here
-    events = Events()
-    run = run_backfill(
-        "backfilltests.CountBehindGate",
-        params={"gate": gate},
-        database=postgres,
-        reporter=events,
-        lock_timeout=0,
+    events = Events()  # the gate stays shut
+    run = _behind_the_gate(
+        postgres,
+        other_session,
+        events,
         target_batch_seconds=0.1,
         batch_size=4,
         batch_retries=1,

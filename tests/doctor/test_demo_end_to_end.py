@@ -155,29 +155,18 @@ def test_the_html_report_is_one_self_contained_file(
 def test_the_html_report_renders_in_a_real_browser_without_fetching_anything(
     planted_run: tuple[Any, dict[str, Any]],
 ) -> None:
-    chromium = services.require_browser()
-    from playwright.sync_api import sync_playwright
-
     result, report = planted_run
     html_path = Path(result.args[result.args.index("--report-dir") + 1]) / "index.html"
     fetched: list[str] = []
     errors: list[str] = []
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=chromium,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
-        try:
-            page = browser.new_page()
-            page.on("request", lambda request: fetched.append(request.url))
-            page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-            page.goto(html_path.as_uri())
-            headline = page.locator("#headline").inner_text()
-            findings = page.locator("article.finding").count()
-            charts = page.locator("#charts svg").count()
-            titles = page.locator("article.finding h3").all_inner_texts()
-        finally:
-            browser.close()
+    with services.chromium_page() as page:
+        page.on("request", lambda request: fetched.append(request.url))
+        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+        page.goto(html_path.as_uri())
+        headline = page.locator("#headline").inner_text()
+        findings = page.locator("article.finding").count()
+        charts = page.locator("#charts svg").count()
+        titles = page.locator("article.finding h3").all_inner_texts()
 
     assert fetched == [html_path.as_uri()]
     assert errors == []
