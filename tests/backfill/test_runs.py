@@ -281,3 +281,23 @@ def test_check_warns_where_the_celery_executor_has_no_app() -> None:
         [sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=60
     )
     assert done.stdout.strip() == "['headroom.W204']", done.stderr
+
+
+def test_a_run_left_cancelling_is_cancelled_by_the_next_run_and_stays_so(alias: str) -> None:
+    fill_counters(alias, 10)
+    # Its runner died between the cancel and the end of its batch.
+    left = BackfillRun.objects.using(alias).create(
+        name="backfilltests.CountEveryRow", state="cancelling", owner="", generation=3
+    )
+    with pytest.raises(control.RunError) as refused:
+        run_backfill("backfilltests.CountEveryRow", database=alias)
+    assert str(refused.value) == (
+        f"run #{left.pk} of backfilltests.CountEveryRow was being cancelled; it is cancelled now."
+    )
+    left.refresh_from_db(using=alias)
+    assert (left.state, left.generation) == ("cancelled", 3)
+    assert left.finished_at is not None
+    # The next run is a new one, and does the work.
+    run = run_backfill("backfilltests.CountEveryRow", database=alias)
+    assert run.pk != left.pk and run.state == "succeeded"
+    assert hits(alias) == {1: 10}

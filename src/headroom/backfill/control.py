@@ -145,6 +145,9 @@ def claim(
     With ``run_id`` (a detached coordinator's task), only that run is taken, and only while
     it is unfinished.
     """
+    # A run found cancelling is marked cancelled and refused, after the commit: raised inside
+    # the transaction, the refusal would roll the change back.
+    cancelled: BackfillRun | None = None
     with transaction.atomic(using=using):
         write_lock(using)
         runs = BackfillRun.objects.using(using).select_for_update()
@@ -173,16 +176,18 @@ def claim(
                 run.state = State.CANCELLED
                 run.finished_at = timezone.now()
                 run.owner = ""
-                run.save(using=using)
-                raise RunError(f"run #{run.pk} of {name} was being cancelled; it is cancelled now.")
-        run.generation += 1
-        run.owner = owner_id()
-        run.heartbeat_at = timezone.now()
-        run.executor = executor
-        if run.state in (State.ENQUEUED, State.PAUSED, State.THROTTLED):
-            run.state = State.RUNNING
-        run.started_at = run.started_at or timezone.now()
+                cancelled = run
+        if cancelled is None:
+            run.generation += 1
+            run.owner = owner_id()
+            run.heartbeat_at = timezone.now()
+            run.executor = executor
+            if run.state in (State.ENQUEUED, State.PAUSED, State.THROTTLED):
+                run.state = State.RUNNING
+            run.started_at = run.started_at or timezone.now()
         run.save(using=using)
+    if cancelled is not None:
+        raise RunError(f"run #{run.pk} of {name} was being cancelled; it is cancelled now.")
     return Claim(run, resumed)
 
 
