@@ -167,6 +167,20 @@ def test_failed_ranges_are_retried_only_with_the_runs_parameters(
     run.refresh_from_db(using=alias)
     assert run.state == "failed"
 
+    # A later failed run with other parameters does not hide this one from a retry with its
+    # own.
+    later = BackfillRun.objects.using(alias).create(
+        name="backfilltests.FillFrom", params={"first": 1, "offset": 5}, state="failed"
+    )
+    BackfillFailure.objects.using(alias).create(
+        run=later, start_key=[0], end_key=[10], attempts=3, error="LockTimeout"
+    )
+    code = main([*argv, "--param", "first=1", "--param", "offset=100"], django_ready=True)
+    assert code == 0, capsys.readouterr()
+    run.refresh_from_db(using=alias)
+    later.refresh_from_db(using=alias)
+    assert (run.state, later.state) == ("succeeded", "failed")
+
 
 def test_a_csv_file_that_cannot_be_read_is_refused_before_any_run(
     alias: str, tmp_path: Path

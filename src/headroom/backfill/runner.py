@@ -639,19 +639,22 @@ def retry_failed(
     """
     reporter = reporter or SilentReporter()
     using = backfill.database_alias()
-    run = (
+    failed = list(
         BackfillRun.objects.using(using)
         .filter(name=backfill.name, state=State.FAILED, failed_ranges__resolved=False)
+        .distinct()
         .order_by("-id")
-        .first()
     )
-    if run is None:
+    if not failed:
         raise control.NothingToRetry(f"{backfill.name} has no failed run with key ranges to retry.")
-    if run.params != backfill.param_values():
+    params = backfill.param_values()
+    run = next((r for r in failed if r.params == params), None)
+    if run is None:
+        other = failed[0]
         raise control.OtherParams(
-            f"the failed run #{run.pk} of {backfill.name} ran with other parameters "
-            f"({run.params}); retry it with them: "
-            + control.command("run", backfill.name, run.params, "--retry-failed")
+            f"the failed run #{other.pk} of {backfill.name} ran with other parameters "
+            f"({other.params}); retry it with them: "
+            + control.command("run", backfill.name, other.params, "--retry-failed")
         )
     generation = run.generation + 1
     taken = (
