@@ -370,7 +370,13 @@ def test_retry_failed_with_nothing_to_retry_exits_0(capsys: pytest.CaptureFixtur
     assert code == 0
     report = json.loads(out)
     assert report["retried"] == 0 and "nothing to retry" in report["message"]
+    assert report["nothing_to_do"] is True
     assert report["last_run"]["id"] == run.pk
+    # Nothing went wrong: --quiet says nothing.
+    code, out, err = headroom(
+        capsys, "run", "backfilltests.FillValues", "--retry-failed", "--quiet"
+    )
+    assert (code, out, err) == (0, "", "")
 
 
 @sqlite

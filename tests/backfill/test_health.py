@@ -125,8 +125,8 @@ def test_a_range_that_keeps_running_out_of_time_says_how_to_give_it_more(
     assert ledger.endswith(
         "(statement_timeout); put in the failure ledger (1 of 0 allowed). 2 keys took longer "
         "than the statement time-out, 0.2 s; if this work cannot be done faster, give it more "
-        "time: --statement-timeout SECONDS, or a longer --target-seconds (the default time-out "
-        "is twice the target)"
+        "time: --statement-timeout SECONDS, or a longer --target-seconds (the time-out is twice "
+        "the target)"
     )
     assert hits(postgres) == {0: 4}
 
@@ -155,8 +155,8 @@ def test_a_range_that_keeps_failing_goes_to_the_ledger_and_can_be_retried(
     # Tried three times, each half the size of the one before, then skipped.
     assert entry.attempts == 3
     assert skipped < 5000 // 4
-    assert any(f"retrying with {2 * skipped} keys (attempt 2" in line for line in events.lines)
-    assert any(f"retrying with {skipped} keys (attempt 3 of 3)" in line for line in events.lines)
+    assert any(f"retrying with {2 * skipped:,} keys (attempt 2" in line for line in events.lines)
+    assert any(f"retrying with {skipped:,} keys (attempt 3 of 3)" in line for line in events.lines)
     # Everything else was done, exactly once; the locked range not at all.
     assert hits(postgres) == {1: 5000 - skipped, 0: skipped}
 

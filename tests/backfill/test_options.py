@@ -79,7 +79,7 @@ def test_the_statement_timeout_is_twice_the_target_unless_set(
     Observed.objects.using(postgres).update(synchronous_commit="")
     with override_settings(HEADROOM={"BACKFILL_STATEMENT_TIMEOUT": 5}):
         code, out, _ = headroom(
-            capsys, *common, "--target-seconds", "2", "--statement-timeout", "auto"
+            capsys, *common, "--target-seconds", "2", "--statement-timeout", "AUTO"
         )
     assert code == 0, out
     assert seen(postgres) == {("500ms", "4s", "on", 2): 1000}
@@ -91,6 +91,13 @@ def test_a_time_limit_flag_takes_seconds(value: str, capsys: pytest.CaptureFixtu
         main(["backfill", "run", NAME, "--lock-timeout", value], django_ready=True)
     assert stopped.value.code == 2
     assert "--lock-timeout" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as stopped:
+        main(["backfill", "run", NAME, "--statement-timeout", value], django_ready=True)
+    assert stopped.value.code == 2
+    err = capsys.readouterr().err
+    assert "--statement-timeout" in err
+    if value == "soon":
+        assert "expected seconds or auto, got 'soon'" in err
 
 
 def test_a_batch_task_applies_the_options_it_carries_else_the_workers_settings(

@@ -64,7 +64,13 @@ def _seconds(text: str) -> float:
 
 def _statement_timeout(text: str) -> float | str:
     """``--statement-timeout``: seconds as :func:`_seconds`, or "auto"."""
-    return "auto" if text == "auto" else _seconds(text)
+    if text.strip().lower() == "auto":
+        return "auto"
+    try:
+        float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected seconds or auto, got {text!r}") from None
+    return _seconds(text)
 
 
 def _positive_int(text: str) -> int:
@@ -230,7 +236,7 @@ class BackfillVerb(Verb):
         run.add_argument(
             "--statement-timeout",
             type=_statement_timeout,
-            metavar="SECONDS",
+            metavar="SECONDS|auto",
             help="PostgreSQL statement_timeout of each batch, also on Celery workers (0: no "
             "limit; auto: twice the target batch time; default "
             f'HEADROOM["BACKFILL_STATEMENT_TIMEOUT"], {Defaults.BACKFILL_STATEMENT_TIMEOUT})',
@@ -669,11 +675,12 @@ def _nothing_to_retry(backfill: Backfill, args: argparse.Namespace) -> int:
                 "action": "run",
                 "backfill": backfill.name,
                 "retried": 0,
+                "nothing_to_do": True,
                 "message": text,
                 "last_run": None if last is None else last.as_dict(),
             }
         )
-    else:
+    elif not args.quiet:
         print(text)
     return EXIT_OK
 

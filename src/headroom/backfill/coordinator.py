@@ -32,6 +32,7 @@ from headroom.backfill.runner import (
     LostRun,
     Progress,
     describe_range,
+    keys,
     timeout_hint,
 )
 from headroom.backfill.tidy import BackgroundTidier, Blocks
@@ -313,13 +314,13 @@ class CeleryCoordinator(InlineRunner):
                         error=batch.error,
                     )
                     done_share = min(1.0, done_share + self._share(batch))
-                    keys = Range(batch.start_key, batch.end_key, batch.size)
+                    failed_keys = Range(batch.start_key, batch.end_key, batch.size)
                     self.reporter.event(
-                        f"keys {describe_range(keys)} failed {batch.attempt + 1} times "
+                        f"keys {describe_range(failed_keys)} failed {batch.attempt + 1} times "
                         f"({batch.error[:80]}); put in the failure ledger ({failures} of "
                         f"{options.error_budget} allowed)"
                         # The worker's error begins with the kind: "statement_timeout: ...".
-                        + timeout_hint(batch.error.partition(":")[0], keys, options)
+                        + timeout_hint(batch.error.partition(":")[0], failed_keys, options)
                     )
                 else:
                     sizer.shrink(batch.size)
@@ -333,9 +334,14 @@ class CeleryCoordinator(InlineRunner):
                     for half in halves:
                         self._send(half)
                         waiting.append(half.size)
+                    again = (
+                        f"sent again as {len(halves)} batches of about {keys(halves[0].size)}"
+                        if len(halves) > 1
+                        else "sent again as it is"
+                    )
                     self.reporter.event(
-                        f"batch {batch.seq} failed ({batch.error[:100]}); sent again as "
-                        f"{len(halves)} smaller batch(es)"
+                        f"batch {batch.seq} failed ({batch.error[:100]}); {again} (attempt "
+                        f"{batch.attempt + 2} of {options.batch_retries + 1})"
                     )
             if finished and self.pacer is not None:
                 # Pacing on the probe: while it says pause, one batch at a time, each sent

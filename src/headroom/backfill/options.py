@@ -20,7 +20,7 @@ AUTO_TIMEOUT_TARGETS = 2
 
 @dataclass
 class RunOptions:
-    """Every field but the last two is ``HEADROOM["BACKFILL_<FIELD>"]`` (defaults and
+    """Every field but the last three is ``HEADROOM["BACKFILL_<FIELD>"]`` (defaults and
     meanings in :mod:`headroom.conf`), overridden by the class, then by the command line."""
 
     executor: str
@@ -46,6 +46,8 @@ class RunOptions:
     take_over: bool = False
     #: Stop after this many batches (tests, and ``--batches``); None: until done.
     max_batches: int | None = None
+    #: Whether ``statement_timeout`` is "auto" (twice the target), resolved by :meth:`build`.
+    statement_timeout_auto: bool = False
 
     @classmethod
     def build(cls, backfill: Backfill | None = None, **overrides: Any) -> RunOptions:
@@ -67,4 +69,5 @@ class RunOptions:
                 values[key] = value
         if values["statement_timeout"] == "auto":
             values["statement_timeout"] = AUTO_TIMEOUT_TARGETS * values["target_batch_seconds"]
+            values["statement_timeout_auto"] = True
         return cls(**values)

@@ -414,7 +414,7 @@ class InlineRunner:
                     continue
                 failed_size = sizer.shrink(r.size)
                 again = (
-                    f"retrying with {failed_size} keys"
+                    f"retrying with {keys(failed_size)}"
                     if failed_size < r.size
                     else "retrying the same keys"
                 )
@@ -616,16 +616,22 @@ def run_backfill(
     return InlineRunner(backfill, run_options, reporter).execute()
 
 
+def keys(n: int) -> str:
+    return f"{n:,} key" if n == 1 else f"{n:,} keys"
+
+
 def timeout_hint(kind: str, r: Range, options: RunOptions) -> str:
     """For a range put in the failure ledger because its batches ran out of statement time
     (``kind``), however small they were retried: what to do about it."""
     if kind != "statement_timeout" or not options.statement_timeout:
         return ""
+    more = "--statement-timeout SECONDS"
+    if options.statement_timeout_auto:
+        more += ", or a longer --target-seconds (the time-out is twice the target)"
     return (
-        f". {r.size} keys took longer than the statement time-out, "
+        f". {keys(r.size)} took longer than the statement time-out, "
         f"{options.statement_timeout:g} s; if this work cannot be done faster, give it "
-        "more time: --statement-timeout SECONDS, or a longer --target-seconds (the default "
-        "time-out is twice the target)"
+        f"more time: {more}"
     )
 
 
