@@ -478,8 +478,6 @@ class BackfillVerb(Verb):
     # --- run -----------------------------------------------------------------------------
 
     def _run(self, args: argparse.Namespace) -> int:
-        from django.utils import timezone
-
         from headroom.backfill import control
         from headroom.backfill.options import RunOptions
         from headroom.backfill.progress import duration, reporter_for, summary
@@ -554,15 +552,15 @@ class BackfillVerb(Verb):
                 getattr(reporter, "close", lambda: None)()
             return self._outcome(run, args, summary)
         reporter = reporter_for(cls.name, quiet=args.quiet or args.json)
-        began = timezone.now()
+        before = control.latest(backfill.name, backfill.database_alias())
         try:
             run = run_backfill(backfill, reporter=reporter, **overrides)
         except (control.RunError, LostRun) as exc:  # RunHeld is a RunError
             return _refused(args, "run", exc, EXIT_FAILED)
         finally:
             getattr(reporter, "close", lambda: None)()
-        # A run over before this command began is the earlier one that left nothing to do.
-        ran = run.finished_at is None or run.finished_at >= began
+        # The run that had already succeeded before this command, handed back: nothing to do.
+        ran = before is None or run.pk != before.pk or before.state != "succeeded"
         return self._outcome(run, args, summary, ran=ran)
 
     def _detach(
