@@ -778,8 +778,11 @@ def run_phase(key: str, args: argparse.Namespace, anchor_seconds: float | None) 
         writer, ready, go, stop = None, multiprocessing.Event(), multiprocessing.Event(), None
         if key.startswith("inline-disk"):
             stop = multiprocessing.Event()
+            # Beside the server's data directory (the server is on this machine), so that the
+            # writer stalls the disk the WAL is on; a temporary folder may be in memory.
+            data = Path(own.execute("SHOW data_directory").fetchone()[0])
             writer = multiprocessing.Process(
-                target=disk_writer, args=(tempfile.gettempdir(), ready, go, stop), daemon=True
+                target=disk_writer, args=(str(data.parent), ready, go, stop), daemon=True
             )
             writer.start()
             known["disk writer"] = writer.pid

@@ -142,3 +142,50 @@ def test_the_change_page_shows_each_figure_once_formatted(staff: Client) -> None
         assert raw not in page, raw
     for label in ("Progress", "ETA", "Rows/s"):
         assert page.count(f"<label>{label}:</label>") == 1, label
+
+
+@override_settings(ROOT_URLCONF="tests.backfill.test_admin")
+def test_on_sqlite_inside_the_requests_transaction_a_locked_database_is_reported(
+    staff: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With ATOMIC_REQUESTS the admin has read before the action, and SQLite cannot let such a
+    transaction wait for the write lock: the action says so and what to set, and changes
+    nothing; once the lock is free it goes through."""
+    import sqlite3
+    import threading
+
+    from django.db import connections
+
+    default = connections["default"]
+    if default.vendor != "sqlite":
+        pytest.skip("SQLite's locking")
+    going = BackfillRun.objects.create(name=NAME, state="running")
+    monkeypatch.setitem(default.settings_dict, "ATOMIC_REQUESTS", True)
+    holding, release = threading.Event(), threading.Event()
+
+    def writer() -> None:  # another connection, in the middle of writing
+        other = sqlite3.connect(default.settings_dict["NAME"], timeout=10, isolation_level=None)
+        other.execute("BEGIN IMMEDIATE")
+        other.execute("UPDATE headroom_backfillrun SET updated_at = updated_at")
+        holding.set()
+        release.wait(10)
+        other.execute("COMMIT")
+        other.close()
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    try:
+        holding.wait(10)
+        response = staff.post(URL, {"action": "pause", "_selected_action": [going.pk]})
+    finally:
+        release.set()
+        thread.join()
+    assert response.status_code == 302
+    page = staff.get(URL).content.decode()
+    assert f"Run #{going.pk}: could not pause it, the database was locked" in page
+    assert "transaction_mode" in page
+    going.refresh_from_db()
+    assert going.state == "running"
+    staff.post(URL, {"action": "pause", "_selected_action": [going.pk]})
+    going.refresh_from_db()
+    assert going.state == "paused"

@@ -6,6 +6,7 @@ from typing import Any
 
 from django.contrib import admin, messages
 from django.contrib.admin.actions import delete_selected as django_delete_selected
+from django.db import OperationalError
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.template.response import TemplateResponse
@@ -51,6 +52,15 @@ class FailureInline(admin.TabularInline):  # type: ignore[type-arg]
         return False
 
 
+def _locked(run_id: int, action: str) -> str:
+    return (
+        f"run #{run_id}: could not {action} it, the database was locked by another writer "
+        "(a batch being committed); try again. On SQLite with ATOMIC_REQUESTS, set "
+        'OPTIONS["transaction_mode"] = "IMMEDIATE" (Django 5.1 and later) so that each '
+        "request waits for the write lock instead."
+    )
+
+
 def _steer(action: str) -> Any:
     def apply(modeladmin: Any, request: HttpRequest, queryset: QuerySet[BackfillRun]) -> None:
         # By primary key: control.pause(name) and the like act on the backfill's latest
@@ -60,6 +70,13 @@ def _steer(action: str) -> Any:
                 run = control.steer(pk, queryset.db, action)
             except control.RunError as exc:
                 modeladmin.message_user(request, _run_first(str(exc), pk), messages.WARNING)
+                continue
+            except OperationalError as exc:
+                if "locked" not in str(exc):
+                    raise
+                # SQLite, inside the request's own transaction (ATOMIC_REQUESTS) that has
+                # read already: it cannot wait for the write lock (control.write_lock).
+                modeladmin.message_user(request, _locked(pk, action), messages.ERROR)
                 continue
             modeladmin.message_user(request, f"run #{run.pk} of {run.name} is {run.state}.")
 
