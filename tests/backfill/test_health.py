@@ -308,3 +308,29 @@ def test_a_user_hook_throttles_on_sqlite_and_postgresql(alias: str, tmp_path: Pa
         thread.join(60)
     assert result["run"].state == "succeeded"
     assert hits(alias) == {1: 2000}
+
+
+def test_retrying_a_run_stopped_by_its_error_budget_also_walks_the_keys_it_never_reached(
+    postgres: str, other_session: psycopg.Connection[Any], capsys: pytest.CaptureFixture[str]
+) -> None:
+    from headroom.cli import main
+
+    fill_counters(postgres, 3000)
+    other_session.execute("SELECT * FROM backfilltests_counter WHERE id = 150 FOR UPDATE")
+    run = run_backfill(
+        "backfilltests.CountEveryRow",
+        database=postgres,
+        lock_timeout=0.05,
+        batch_size=100,
+        max_batch_size=100,
+        batch_retries=0,
+        error_budget=0,
+    )
+    assert run.state == "failed" and "error budget spent" in run.message
+    assert hits(postgres) == {1: 100, 0: 2900}  # stopped at the first failed range
+    other_session.commit()
+    argv = ["backfill", "run", "backfilltests.CountEveryRow", "--database", postgres]
+    assert main([*argv, "--retry-failed"], django_ready=True) == 0, capsys.readouterr()
+    run.refresh_from_db(using=postgres)
+    assert (run.state, run.rows_done) == ("succeeded", 3000)
+    assert hits(postgres) == {1: 3000}

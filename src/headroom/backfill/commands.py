@@ -542,11 +542,13 @@ class BackfillVerb(Verb):
             reporter = reporter_for(cls.name, quiet=args.quiet or args.json)
             try:
                 run = retry_failed(backfill, options, reporter)
+                if run.state == "paused":  # its walk had stopped early: go on with the rest
+                    run = run_backfill(backfill, reporter=reporter, **overrides)
             except control.NothingToRetry:
                 return _nothing_to_retry(backfill, args)
             except control.OtherParams as exc:
                 return _refused(args, "run", exc, EXIT_USAGE)
-            except control.RunError as exc:
+            except (control.RunError, LostRun) as exc:
                 return _refused(args, "run", exc, EXIT_FAILED)
             finally:
                 getattr(reporter, "close", lambda: None)()

@@ -641,7 +641,9 @@ def retry_failed(
     """Run the key ranges in the failure ledger of the backfill's last failed run again.
 
     Each range is one batch (with the usual time limits) committed together with marking its
-    ledger entry resolved. When none is left the run becomes ``succeeded``.
+    ledger entry resolved. When none is left the run becomes ``succeeded``, or ``paused``
+    (and free) when it had stopped before walking all its keys (its error budget spent):
+    :func:`run_backfill` then goes on from its cursor.
     """
     reporter = reporter or SilentReporter()
     using = backfill.database_alias()
@@ -701,9 +703,19 @@ def retry_failed(
     final = State.SUCCEEDED if left == 0 else State.FAILED
     message = "" if left == 0 else f"{left} key range(s) still fail; see the failure ledger"
     fields: dict[str, Any] = {"failures": left, "message": message, "owner": ""}
-    if left == 0:
-        fields.update(progress=1.0, eta_seconds=0.0)
-    mine.update(state=final, finished_at=timezone.now(), updated_at=timezone.now(), **fields)
+    if left == 0 and run.stop_key is not None and run.cursor != run.stop_key:
+        # The run stopped when its error budget was spent: the keys after its cursor were
+        # never walked. Paused and free, it goes on from there with the next `run`.
+        final = State.PAUSED
+        fields["message"] = (
+            "its failed key ranges are done; the keys after its cursor were never walked. "
+            "Go on with: " + control.command("run", backfill.name, run.params)
+        )
+        mine.update(state=final, updated_at=timezone.now(), **fields)
+    else:
+        if left == 0:
+            fields.update(progress=1.0, eta_seconds=0.0)
+        mine.update(state=final, finished_at=timezone.now(), updated_at=timezone.now(), **fields)
     run.refresh_from_db(using=using)
     reporter.update(run)
     return run
