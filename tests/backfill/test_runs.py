@@ -18,6 +18,7 @@ from headroom.backfill.options import RunOptions
 from headroom.backfill.registry import get_backfill
 from headroom.backfill.runner import InlineRunner, retry_failed
 from headroom.cli import main
+from tests.backfill.app.models import Counter
 from tests.backfill.conftest import Events, fill_counters, hits
 
 pytestmark = pytest.mark.django_db(databases=["default", "postgres"], transaction=True)
@@ -315,3 +316,21 @@ def test_a_run_left_cancelling_is_cancelled_by_the_next_run_and_stays_so(alias: 
     run = run_backfill("backfilltests.CountEveryRow", database=alias)
     assert run.pk != left.pk and run.state == "succeeded"
     assert hits(alias) == {1: 10}
+
+
+def test_a_run_resumed_without_its_parameters_goes_on_with_them(alias: str) -> None:
+    fill_counters(alias, 3000)
+    first = run_backfill(
+        "backfilltests.SetScale",
+        params={"scale": 7},
+        database=alias,
+        batch_size=1000,
+        max_batch_size=1000,
+        max_batches=1,
+    )
+    assert first.state == "paused"
+    # Resumed with no --param: the run's scale, 7, not the default 1.
+    run = run_backfill("backfilltests.SetScale", database=alias)
+    assert (run.pk, run.state, run.params) == (first.pk, "succeeded", {"scale": 7})
+    assert hits(alias) == {1: 3000}
+    assert set(Counter.objects.using(alias).values_list("value", flat=True)) == {7}

@@ -184,6 +184,13 @@ class InlineRunner:
             run_id=self.run_id,
         )
         self.run = claim.run
+        if claim.resumed and self.run.params != self.backfill.param_values():
+            # Resumed without --param (claim refuses other values): the run goes on with the
+            # parameters it was started with, not with the defaults.
+            database = self.backfill.database
+            self.backfill = type(self.backfill)(**self.run.params)
+            self.backfill.database = database
+            self.planner = planner_for(self.backfill, self.using)
         if self.run.stop_key is None and self.run.batches_done == 0 and self.run.cursor is None:
             planner = self.planner
             start = planner.first_key()

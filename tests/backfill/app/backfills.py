@@ -113,6 +113,16 @@ class FillFrom(Backfill):
         return batch.update(value=F("hits") + self.offset)
 
 
+class SetScale(Backfill):
+    """Sets value = scale where it is missing (every parameter has a default)."""
+
+    queryset = Counter.objects.filter(value__isnull=True)
+    scale = Param(int, default=1)
+
+    def process(self, batch: QuerySet[Any]) -> int:
+        return batch.update(value=self.scale, hits=F("hits") + 1)
+
+
 class ImportPrices(CsvBackfill):
     """Prices from a CSV file (sku,cents)."""
 
