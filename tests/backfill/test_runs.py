@@ -334,3 +334,36 @@ def test_a_run_resumed_without_its_parameters_goes_on_with_them(alias: str) -> N
     assert (run.pk, run.state, run.params) == (first.pk, "succeeded", {"scale": 7})
     assert hits(alias) == {1: 3000}
     assert set(Counter.objects.using(alias).values_list("value", flat=True)) == {7}
+
+
+def test_a_nullable_cursor_column_is_refused_before_any_run(
+    alias: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Rows whose cursor column is NULL would never be walked: refused, on the command line
+    as a usage error, and nothing is recorded."""
+    from django.core.exceptions import ImproperlyConfigured
+
+    from headroom.backfill import Backfill, registry
+
+    class ByValue(Backfill):
+        name = "backfilltests.ByValue"
+        queryset = Counter.objects.all()
+        cursor = ("value", "id")
+        update = {"hits": 1}
+
+    fill_counters(alias, 10)
+    backfill = ByValue()
+    backfill.database = alias
+    with pytest.raises(ImproperlyConfigured) as refused:
+        run_backfill(backfill)
+    assert str(refused.value) == (
+        "backfilltests.ByValue: the cursor column(s) value allow NULL, and rows where one is "
+        "NULL would never be walked. Use columns that cannot be NULL (ending with the primary "
+        "key)."
+    )
+    monkeypatch.setitem(registry._registry, ByValue.name, ByValue)
+    code = main(["backfill", "run", ByValue.name, "--database", alias], django_ready=True)
+    assert code == 2
+    assert "the cursor column(s) value allow NULL" in capsys.readouterr().err
+    assert not BackfillRun.objects.using(alias).exists()
+    assert hits(alias) == {0: 10}

@@ -149,9 +149,15 @@ class Backfill:
         """The attnames of the cursor columns."""
         model = self.model()
         if self.cursor:
-            return [
-                str(getattr(model._meta.get_field(name), "attname", name)) for name in self.cursor
-            ]
+            fields = [model._meta.get_field(name) for name in self.cursor]
+            nullable = [f.name for f in fields if getattr(f, "null", False)]
+            if nullable:
+                raise ImproperlyConfigured(
+                    f"{self.name or type(self).__name__}: the cursor column(s) "
+                    f"{', '.join(nullable)} allow NULL, and rows where one is NULL would never "
+                    "be walked. Use columns that cannot be NULL (ending with the primary key)."
+                )
+            return [str(getattr(f, "attname", f.name)) for f in fields]
         pk = model._meta.pk
         assert pk is not None
         columns = getattr(pk, "fields", None)  # CompositePrimaryKey (Django 5.2)

@@ -478,6 +478,14 @@ class BackfillVerb(Verb):
     # --- run -----------------------------------------------------------------------------
 
     def _run(self, args: argparse.Namespace) -> int:
+        from django.core.exceptions import ImproperlyConfigured
+
+        try:
+            return self._run_backfill(args)
+        except ImproperlyConfigured as exc:  # the Backfill class itself is wrong
+            return _refused(args, "run", exc, EXIT_USAGE)
+
+    def _run_backfill(self, args: argparse.Namespace) -> int:
         from headroom.backfill import control
         from headroom.backfill.options import RunOptions
         from headroom.backfill.progress import duration, reporter_for, summary
