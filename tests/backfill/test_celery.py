@@ -201,3 +201,58 @@ def test_a_range_whose_batches_stall_on_a_worker_says_how_to_give_it_more_time(
         "time-out, 0.2 s; if this work cannot be done faster, give it more time"
     ) in coordinator.output
     assert hits(postgres) == {0: 4}
+
+
+def test_the_rate_cap_saves_up_no_credit_while_the_run_is_throttled(
+    queue: str,
+    workers: list[Worker],
+    postgres: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Throttled for 2 s under a cap of 1,000 rows/s: once healthy, the batches go on at the
+    cap, not in a burst that spends the 2 s of waiting (2,000 rows) at once."""
+    import threading
+    import time
+
+    from django.test import override_settings
+
+    from headroom.backfill import run_backfill
+    from tests.backfill import hooks
+
+    services.require("redis")
+    flag = tmp_path / "flag"
+    flag.write_text("")
+    monkeypatch.setattr(hooks, "FLAG", flag)
+    fill_counters(postgres, 4000)
+    env = _env(BROKERS["redis"], queue, tmp_path, BACKFILL_BATCH_SIZE=500)
+    workers.append(Worker(BROKERS["redis"], queue, env, concurrency=2))
+    cleared: list[float] = []
+
+    def clear() -> None:
+        cleared.append(time.time())
+        flag.unlink()
+
+    threading.Timer(2.0, clear).start()
+    with override_settings(
+        HEADROOM={
+            "BACKFILL_CELERY_APP": "tests.backfill.celery_app.app",
+            "BACKFILL_CELERY_QUEUE": queue,
+            "BACKFILL_THROTTLE": "tests.backfill.hooks.flag_file",
+        }
+    ):
+        run = run_backfill(
+            "backfilltests.CountEveryRow",
+            database=postgres,
+            executor="celery",
+            max_rows_per_second=1000,
+            batch_size=500,
+            max_batch_size=500,
+            throttle_check_seconds=0.2,
+        )
+    assert run.state == "succeeded" and hits(postgres) == {1: 4000}
+    batches = BackfillBatch.objects.using(postgres).filter(run=run)
+    # Within the first second after the throttle cleared: the cap's 1,000 rows, plus the one
+    # 500-row batch of credit it may start with.
+    early = sum(b.rows for b in batches if b.finished_at.timestamp() <= cleared[0] + 1.0)
+    assert early <= 1500, early

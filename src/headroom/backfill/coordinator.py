@@ -419,8 +419,11 @@ class CeleryCoordinator(InlineRunner):
                 if time.monotonic() < hold_until:
                     break
                 if options.max_rows_per_second:
-                    allowed = (time.monotonic() - began) * options.max_rows_per_second
-                    if sent_rows >= allowed:
+                    rate, now = options.max_rows_per_second, time.monotonic()
+                    # Credit of one target batch time at most: time spent paused, throttled
+                    # or idle is not saved up and spent in a burst afterwards.
+                    began = max(began, now - sent_rows / rate - options.target_batch_seconds)
+                    if sent_rows >= (now - began) * rate:
                         break
                 r = self.planner.next_range(frontier, sizer.size, run.stop_key)
                 if r is None:
