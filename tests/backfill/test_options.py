@@ -199,6 +199,15 @@ def test_options_given_to_run_backfill_reach_the_celery_workers(
     assert (run.state, run.executor, run.rows_done) == ("succeeded", "celery", 3000)
     # The worker's settings alone would have given ("500ms", "1s", "on").
     assert seen(postgres) == {("1500ms", "7s", "off", 1): 3000}
+    # Kept on the run, as --detach keeps them: a coordinator the watchdog sends in place of
+    # this one (killed) would go on with them.
+    assert run.options == {
+        "lock_timeout": 1.5,
+        "statement_timeout": 7,
+        "synchronous_commit": "off",
+        "batch_size": 1000,
+        "max_batch_size": 1000,
+    }
     batches = BackfillBatch.objects.using(postgres).filter(run=run)
     assert {b.worker.split(" pid ")[0] for b in batches} == {workers[0].hostname}
     assert batches.count() == 3

@@ -205,11 +205,24 @@ class CeleryCoordinator(InlineRunner):
         listener = self.listener
         return (listener if listener is not None and not listener.broken else None), False
 
+    #: The options given to this coordinator (run_backfill's keyword arguments, the command
+    #: line's), kept on a run it starts or resumes in the foreground, as ``--detach`` keeps
+    #: them: a coordinator the watchdog sends in its place goes on with them.
+    given: dict[str, Any] | None = None
+
     def start(self) -> control.Claim:
         problem = no_celery_app()
         if problem:  # before the run is claimed: nothing is left behind
             raise control.RunError(problem)
-        return super().start()
+        claim = super().start()
+        if self.run_id is None and self.given is not None:
+            kept = {
+                k: v
+                for k, v in self.given.items()
+                if v is not None and k not in ("executor", "take_over", "max_batches")
+            }
+            self._save(options=kept)
+        return claim
 
     def _loop(self) -> BackfillRun:
         self.listener = Listener.open(self.using, self.run.pk)

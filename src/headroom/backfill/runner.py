@@ -619,7 +619,9 @@ def run_backfill(
     if run_options.executor == "celery":
         from headroom.backfill.coordinator import CeleryCoordinator
 
-        return CeleryCoordinator(backfill, run_options, reporter).execute()
+        coordinator = CeleryCoordinator(backfill, run_options, reporter)
+        coordinator.given = options
+        return coordinator.execute()
     return InlineRunner(backfill, run_options, reporter).execute()
 
 
