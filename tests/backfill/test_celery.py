@@ -197,6 +197,10 @@ def test_a_range_whose_batches_stall_on_a_worker_says_how_to_give_it_more_time(
     )
     assert "sent again as 2 batches of about 2 keys (attempt 2 of 2)" in coordinator.output
     assert (
+        "error budget spent: 1 key ranges failed; after fixing the cause, retry them: headroom "
+        f"backfill run backfilltests.CountBehindGate --param gate={gate} --retry-failed"
+    ) in coordinator.output
+    assert (
         "put in the failure ledger (1 of 0 allowed). 2 keys took longer than the statement "
         "time-out, 0.2 s; if this work cannot be done faster, give it more time"
     ) in coordinator.output

@@ -212,6 +212,10 @@ def test_the_error_budget_stops_the_run(
     )
     assert run.state == "failed"
     assert run.message.startswith("error budget spent: 2 key ranges failed (last: lock_timeout")
+    assert run.message.endswith(
+        "after fixing the cause, retry them: headroom backfill run backfilltests.CountEveryRow "
+        "--retry-failed"
+    )
     assert BackfillFailure.objects.using(postgres).filter(run=run).count() == 2
     assert hits(postgres)[0] >= 2000  # it stopped: the third range was never tried
 

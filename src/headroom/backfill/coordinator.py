@@ -33,6 +33,7 @@ from headroom.backfill.runner import (
     Progress,
     describe_range,
     keys,
+    retry_hint,
     timeout_hint,
 )
 from headroom.backfill.tidy import BackgroundTidier, Blocks
@@ -397,7 +398,8 @@ class CeleryCoordinator(InlineRunner):
                 self.reporter.update(run)
                 if failures > options.error_budget:
                     return self._finish(
-                        State.FAILED, f"error budget spent: {failures} key ranges failed"
+                        State.FAILED,
+                        f"error budget spent: {failures} key ranges failed; " + retry_hint(run),
                     )
 
             in_flight = len(waiting)
@@ -405,7 +407,8 @@ class CeleryCoordinator(InlineRunner):
                 if failures:
                     return self._finish(
                         State.FAILED,
-                        f"finished with {failures} key range(s) in the failure ledger",
+                        f"finished with {failures} key range(s) in the failure ledger; "
+                        + retry_hint(run),
                     )
                 return self._finish(State.SUCCEEDED, "")
 

@@ -357,9 +357,8 @@ class InlineRunner:
                 if failures:
                     return self._finish(
                         State.FAILED,
-                        f"finished with {failures} key range(s) in the failure ledger; after "
-                        "fixing the cause, retry them: "
-                        + control.command("run", run.name, run.params, "--retry-failed"),
+                        f"finished with {failures} key range(s) in the failure ledger; "
+                        + retry_hint(run),
                     )
                 return self._finish(State.SUCCEEDED, "")
             # Where the batch's rows lie, read before it changes them (tidy.Tidier.locate).
@@ -416,7 +415,7 @@ class InlineRunner:
                         return self._finish(
                             State.FAILED,
                             f"error budget spent: {failures} key ranges failed (last: {kind}: "
-                            f"{_first_line(exc)})",
+                            f"{_first_line(exc)}); " + retry_hint(run),
                         )
                     continue
                 failed_size = sizer.shrink(r.size)
@@ -623,6 +622,13 @@ def run_backfill(
         coordinator.given = options
         return coordinator.execute()
     return InlineRunner(backfill, run_options, reporter).execute()
+
+
+def retry_hint(run: BackfillRun) -> str:
+    """What to do with a run that ended with key ranges in its failure ledger."""
+    return "after fixing the cause, retry them: " + control.command(
+        "run", run.name, run.params, "--retry-failed"
+    )
 
 
 def keys(n: int) -> str:
