@@ -254,3 +254,30 @@ def test_a_second_runner_is_refused_while_the_first_is_alive(
     finally:
         process.kill()
     assert set(hits(alias)) <= {0, 1}
+
+
+def test_take_over_stops_the_first_runner_with_exit_3_and_processes_every_row_once(
+    alias: str,
+) -> None:
+    fill_counters(alias, 3000)
+    env = environment(
+        {"BACKFILL_BATCH_SIZE": 100, "BACKFILL_MAX_BATCH_SIZE": 100},
+        HEADROOM_TEST_BATCH_DELAY="0.05",
+    )
+    argv = ["run", "backfilltests.CountEveryRow", "--database", alias]
+    first = CommandRun(argv, env)
+    second: CommandRun | None = None
+    try:
+        wait_for(lambda: BackfillRun.objects.using(alias).filter(rows_done__gt=0).exists())
+        second = CommandRun([*argv, "--take-over"], env)
+        assert first.wait(60) == 3, first.output
+        assert second.wait(120) == 0, second.output
+    finally:
+        first.stop()
+        if second is not None:
+            second.stop()
+    assert "was taken over by another runner" in first.output
+    assert "taken over by " in first.output and "this process stopped" in first.output
+    run = BackfillRun.objects.using(alias).get()
+    assert (run.state, run.rows_done, run.generation) == ("succeeded", 3000, 2)
+    assert hits(alias) == {1: 3000}

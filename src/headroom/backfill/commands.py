@@ -620,16 +620,23 @@ class BackfillVerb(Verb):
         """Print how ``run`` ended (with ``--quiet``, only when it did not succeed) and
         return the exit code. ``ran``: False when there was nothing to do and ``run`` is the
         earlier run that did it."""
+        from headroom.backfill import control
+
+        # Still active and held by another process: taken over (--take-over elsewhere, or
+        # the watchdog); stopped early on purpose (--batches) leaves it held by nobody.
+        taken = run.is_active and bool(run.owner) and run.owner != control.owner_id()
         if args.json:
             _print_json({**run.as_dict(), "nothing_to_do": not ran})
         elif not (args.quiet and run.state == "succeeded"):
             print(f"{run.name} #{run.pk}: {summary(run)}")
             if run.message:
                 print(f"    {run.message}")
+            if taken:
+                print(f"    taken over by {run.owner}; this process stopped")
         if run.state == "succeeded":
             return EXIT_OK
-        if run.is_active:  # stopped early on purpose (--batches)
-            return EXIT_OK
+        if run.is_active:
+            return EXIT_FAILED if taken else EXIT_OK
         return EXIT_FOUND
 
 
