@@ -121,6 +121,15 @@ def test_stopping_after_n_batches_leaves_the_run_paused_and_free(alias: str) -> 
     assert hits(alias) == {1: 3000}
 
 
+def test_batches_that_do_all_the_work_end_the_run_succeeded(alias: str) -> None:
+    fill_counters(alias, 500)
+    run = run_backfill(
+        "backfilltests.CountEveryRow", database=alias, batch_size=1000, max_batches=1
+    )
+    assert (run.state, run.message, run.rows_done) == ("succeeded", "", 500)
+    assert hits(alias) == {1: 500}
+
+
 def test_the_exact_count_replaces_the_estimate_while_the_run_goes_on(postgres: str) -> None:
     # No ANALYZE: the planner's estimate is far from the 5,000 rows the count finds.
     fill_counters(postgres, 5000)

@@ -344,7 +344,12 @@ class InlineRunner:
                 state = self._wait_while_paused()
                 if state != State.RUNNING:
                     return self._finish(State.CANCELLED, "cancelled on request")
-            if options.max_batches is not None and batches_this_process >= options.max_batches:
+            if (
+                options.max_batches is not None
+                and batches_this_process >= options.max_batches
+                # Keys left: else the batches asked for did it all, and the run succeeds.
+                and self.planner.next_range(cursor, 1, run.stop_key) is not None
+            ):
                 return self._stop_early(batches_this_process)
             if time.monotonic() >= next_health:
                 state = self._wait_while_unhealthy()
