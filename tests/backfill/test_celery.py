@@ -260,3 +260,50 @@ def test_the_rate_cap_saves_up_no_credit_while_the_run_is_throttled(
     # 500-row batch of credit it may start with.
     early = sum(b.rows for b in batches if b.finished_at.timestamp() <= cleared[0] + 1.0)
     assert early <= 1500, early
+
+
+def test_a_failed_range_enters_the_ledger_once_when_the_run_is_taken_over_meanwhile(
+    queue: str, workers: list[Worker], postgres: str, tmp_path: Path
+) -> None:
+    """The coordinator is taken over just after it put a range in the ledger and before it
+    marked the batch collected: the coordinator taking over must not enter it again."""
+    from django.test import override_settings
+
+    from headroom.backfill import control, run_backfill
+    from headroom.backfill.models import BackfillFailure
+    from tests.backfill.conftest import Events
+
+    services.require("redis")
+    name = "backfilltests.MarkWriteWindows"
+    fill_counters(postgres, 1000)
+    env = _env(BROKERS["redis"], queue, tmp_path)
+    workers.append(Worker(BROKERS["redis"], queue, env))
+
+    def take_over(text: str) -> None:  # what `run --take-over` does first, at that moment
+        if "put in the failure ledger" in text and not taken:
+            taken.append(control.claim(name, {"pause": 1.0}, postgres, "celery", take_over=True))
+
+    taken: list[control.Claim] = []
+    options = {
+        "params": {"pause": 1.0},  # each batch sleeps 1 s: past its 0.2 s time-out
+        "database": postgres,
+        "executor": "celery",
+        "statement_timeout": 0.2,
+        "batch_retries": 0,
+        "batch_size": 500,
+        "max_batch_size": 500,
+    }
+    with override_settings(
+        HEADROOM={
+            "BACKFILL_CELERY_APP": "tests.backfill.celery_app.app",
+            "BACKFILL_CELERY_QUEUE": queue,
+        }
+    ):
+        first = run_backfill(name, reporter=Events(take_over), **options)
+        assert taken and first.is_active  # it stopped, taken over
+        second = run_backfill(name, take_over=True, **options)
+    assert (second.pk, second.state, second.failures) == (first.pk, "failed", 2)
+    ledger = sorted(
+        (f.start_key, f.end_key) for f in BackfillFailure.objects.using(postgres).filter(run=second)
+    )
+    assert ledger == [([0], [500]), ([500], [1000])]

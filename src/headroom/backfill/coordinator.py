@@ -301,6 +301,9 @@ class CeleryCoordinator(InlineRunner):
                     self.listener.close()
                     self.listener = None
             now_mono = time.monotonic()
+            # Failed ranges for the failure ledger: written with the batches marked collected,
+            # so that a coordinator taking the run over in between does not enter them twice.
+            ledger: list[BackfillFailure] = []
             for batch in finished:
                 if batch.state == BatchState.DONE:
                     if self.tidier is not None:
@@ -320,12 +323,14 @@ class CeleryCoordinator(InlineRunner):
                     continue
                 if batch.attempt >= options.batch_retries:
                     failures += 1
-                    BackfillFailure.objects.using(self.using).create(
-                        run=run,
-                        start_key=batch.start_key,
-                        end_key=batch.end_key,
-                        attempts=batch.attempt + 1,
-                        error=batch.error,
+                    ledger.append(
+                        BackfillFailure(
+                            run=run,
+                            start_key=batch.start_key,
+                            end_key=batch.end_key,
+                            attempts=batch.attempt + 1,
+                            error=batch.error,
+                        )
                     )
                     done_share = min(1.0, done_share + self._share(batch))
                     failed_keys = Range(batch.start_key, batch.end_key, batch.size)
@@ -384,6 +389,7 @@ class CeleryCoordinator(InlineRunner):
                 # uncollected, and the one that took it over counts them.
                 with transaction.atomic(using=self.using):
                     self._batches().filter(pk__in=[b.pk for b in finished]).update(collected=True)
+                    BackfillFailure.objects.using(self.using).bulk_create(ledger)
                     self._save(
                         rows_done=rows_done,
                         batches_done=batches_done,
