@@ -112,6 +112,24 @@ def test_a_smallest_batch_larger_than_the_largest_is_refused(
     assert 'larger than the largest, 100 (HEADROOM["BACKFILL_MAX_BATCH_SIZE"])' in err
 
 
+@pytest.mark.parametrize("flag", ["--dry-run", "--detach"])
+def test_retry_failed_is_refused_with_an_option_that_would_not_retry(
+    capsys: pytest.CaptureFixture[str], flag: str
+) -> None:
+    code, _, err = headroom(capsys, "run", "backfilltests.FillValues", "--retry-failed", flag)
+    assert code == 2
+    assert f"--retry-failed cannot be combined with {flag}" in err
+
+
+@pytest.mark.parametrize("action", ["run", "status", "pause"])
+def test_an_unknown_database_alias_is_refused(
+    capsys: pytest.CaptureFixture[str], action: str
+) -> None:
+    code, _, err = headroom(capsys, action, "backfilltests.FillValues", "--database", "bogus")
+    assert code == 2
+    assert "--database 'bogus': no such alias in DATABASES (it has: default, " in err
+
+
 def test_batches_is_refused_with_the_celery_executor(capsys: pytest.CaptureFixture[str]) -> None:
     code, _, err = headroom(
         capsys, "run", "backfilltests.FillValues", "--executor", "celery", "--batches", "2"
@@ -265,6 +283,8 @@ def _even(text: str) -> int:
         (datetime.date, "2024-02-30", "'2024-02-30' is not a date (YYYY-MM-DD)"),
         (datetime.datetime, "soon", "'soon' is not a date and time (YYYY-MM-DDTHH:MM:SS)"),
         (_even, "3", "3 is odd; give an even number"),
+        # A callable that raises something else than ValueError is named, not a traceback.
+        ({"a": 1}.__getitem__, "b", "KeyError: 'b'"),
     ],
 )
 def test_a_bad_parameter_value_says_what_was_expected(tp: Any, text: str, message: str) -> None:

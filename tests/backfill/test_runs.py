@@ -204,6 +204,25 @@ def test_a_csv_file_that_cannot_be_read_is_refused_before_any_run(
     assert not BackfillRun.objects.using(alias).exists()
 
 
+def test_a_run_that_cannot_start_is_left_paused_and_free_not_running(
+    alias: str, tmp_path: Path
+) -> None:
+    """A CSV file that is not valid UTF-8 fails only when the run counts its rows, after the
+    run was claimed: the run says why and waits, held by no process."""
+    data = tmp_path / "prices.csv"
+    data.write_bytes(b"sku,cents\nA,100\n\xff\xfe,200\n")
+    with pytest.raises(control.RunError) as refused:
+        run_backfill("backfilltests.ImportPrices", params={"path": str(data)}, database=alias)
+    run = BackfillRun.objects.using(alias).get()
+    assert (run.state, run.owner) == ("paused", "")
+    assert run.message.startswith("could not start: UnicodeDecodeError: ")
+    assert run.message.endswith(
+        f"once that is fixed, go on with: headroom backfill run backfilltests.ImportPrices "
+        f"--param path={data}"
+    )
+    assert str(refused.value) == f"run #{run.pk} of backfilltests.ImportPrices {run.message}"
+
+
 def test_the_celery_executor_needs_a_celery_app() -> None:
     """In a process where no Celery app was created and none is named in the settings, the
     coordinator refuses before it records a run (it would wait for ever)."""

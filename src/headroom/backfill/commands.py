@@ -45,6 +45,16 @@ def _backfill_class(name: str) -> type[Backfill]:
         raise UsageError(str(exc)) from exc
 
 
+def _check_database(args: argparse.Namespace) -> None:
+    """Refuse a ``--database`` that is not an alias of ``DATABASES``."""
+    from django.conf import settings
+
+    alias = getattr(args, "database", None)
+    if alias and alias not in settings.DATABASES:
+        known = ", ".join(sorted(settings.DATABASES)) or "none"
+        raise UsageError(f"--database {alias!r}: no such alias in DATABASES (it has: {known})")
+
+
 def _alias(cls: type[Backfill], database: str | None) -> str:
     from headroom.backfill.registry import default_database
 
@@ -307,6 +317,7 @@ class BackfillVerb(Verb):
                 f"say what to do: {', '.join(named[:-1])} or {named[-1]} (headroom backfill --help)"
             )
         try:
+            _check_database(args)
             if action == "list":
                 return self._list(args)
             if action == "status":
@@ -528,6 +539,10 @@ class BackfillVerb(Verb):
             # The Celery coordinator plans batches ahead, sent as they go: it has no
             # "after N, stop" point that leaves nothing in flight.
             raise UsageError("--batches works with the inline executor only")
+        if args.retry_failed and (args.dry_run or args.detach):
+            # Neither walks the failure ledger: each would do a normal run instead.
+            other = "--dry-run" if args.dry_run else "--detach"
+            raise UsageError(f"--retry-failed cannot be combined with {other}")
         if args.dry_run:
             from headroom.backfill.dryrun import dry_run
 

@@ -83,10 +83,16 @@ class Param:
         text = str(value) if self.type is not str else value
         try:
             parsed = parser(text)
-        except (ValueError, TypeError, ArithmeticError) as exc:
+        except Exception as exc:  # a user's callable may raise anything (a KeyError, say)
             expected = _EXPECTED.get(self.type)
             # A user's callable (and the bool parser) words its own message.
-            problem = f"{text!r} is not {expected}" if expected else str(exc)
+            problem = (
+                f"{text!r} is not {expected}"
+                if expected
+                else str(exc)
+                if isinstance(exc, ValueError)
+                else f"{type(exc).__name__}: {exc}"
+            )
             raise ValueError(f"parameter {self.name!r}: {problem}") from exc
         if self.type in (float, decimal.Decimal) and not math.isfinite(parsed):
             # float() and Decimal() take "nan" and "inf", which no batch can compute with.

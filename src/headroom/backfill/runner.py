@@ -192,26 +192,45 @@ class InlineRunner:
             self.backfill.database = database
             self.planner = planner_for(self.backfill, self.using)
         if self.run.stop_key is None and self.run.batches_done == 0 and self.run.cursor is None:
-            planner = self.planner
-            start = planner.first_key()
-            if self.vendor == "postgresql" and isinstance(planner, IntegerRangePlanner):
-                # Progress runs along the key: the first batch need not wait for the count
-                # (headroom.backfill.count).
-                total, exact = planner.estimated_rows()
-                if exact:
-                    self.counter = BackgroundCount(planner.queryset, self.using, self.run.pk)
-            else:
-                total = planner.estimate_rows()
-            self._save(
-                stop_key=planner.stop_key(),
-                start_key=start,
-                cursor=start,
-                rows_total=total,
-                batch_size=self.options.batch_size,
-            )
-            if self.counter is not None:
-                self.counter.start()
+            try:
+                self._plan_run()
+            except LostRun:
+                raise
+            except Exception as exc:
+                # Not left "running" for a process that is about to exit: paused and free,
+                # for a later `run` to start again once the cause is fixed.
+                message = (
+                    f"could not start: {type(exc).__name__}: {_first_line(exc)}; once that "
+                    "is fixed, go on with: "
+                    + control.command("run", self.run.name, self.run.params)
+                )
+                self._runs().update(
+                    state=State.PAUSED, owner="", message=message, updated_at=timezone.now()
+                )
+                raise control.RunError(f"run #{self.run.pk} of {self.run.name} {message}") from exc
         return claim
+
+    def _plan_run(self) -> None:
+        """A new run's first key, last key and row count."""
+        planner = self.planner
+        start = planner.first_key()
+        if self.vendor == "postgresql" and isinstance(planner, IntegerRangePlanner):
+            # Progress runs along the key: the first batch need not wait for the count
+            # (headroom.backfill.count).
+            total, exact = planner.estimated_rows()
+            if exact:
+                self.counter = BackgroundCount(planner.queryset, self.using, self.run.pk)
+        else:
+            total = planner.estimate_rows()
+        self._save(
+            stop_key=planner.stop_key(),
+            start_key=start,
+            cursor=start,
+            rows_total=total,
+            batch_size=self.options.batch_size,
+        )
+        if self.counter is not None:
+            self.counter.start()
 
     def _already_done(self) -> BackfillRun | None:
         """The run that already did this backfill (same parameters), when no run is
