@@ -116,3 +116,30 @@ def test_a_table_under_the_limit_is_counted(alias: str) -> None:
     assert run.rows_done == 1000
     assert run.rows_total == 5000
     assert BackfillRun.objects.using(alias).get(pk=run.pk).rows_total == 5000
+
+
+def test_a_process_that_returns_nothing_has_its_rows_counted(alias: str) -> None:
+    from typing import Any
+
+    from django.db.models import F, Q, QuerySet
+
+    from headroom.backfill import Backfill
+    from tests.backfill.app.models import Counter
+
+    class MarkOdd(Backfill):
+        """Touches the rows with an odd id; returns nothing."""
+
+        name = "backfilltests.MarkOdd"
+        queryset = Counter.objects.filter(Q(hits=0) & Q(id__in=range(1, 5001, 2)))
+
+        def process(self, batch: QuerySet[Any]) -> None:
+            batch.update(hits=F("hits") + 1)
+
+    fill_counters(alias, 5000)
+    backfill = MarkOdd()
+    backfill.database = alias
+    run = run_backfill(backfill, batch_size=1000, max_batch_size=1000)
+    assert run.state == "succeeded"
+    assert hits(alias) == {1: 2500, 0: 2500}
+    # Counted before each batch ran: after it, the narrowing queryset matches none of them.
+    assert run.rows_done == 2500

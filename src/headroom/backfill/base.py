@@ -101,7 +101,8 @@ class Backfill:
     def process(self, batch: QuerySet[Any]) -> int | None:
         """Change the rows of ``batch`` and return how many changed.
 
-        Returning None makes the runner count the batch's rows itself (one more query).
+        Returning None makes the runner count the batch's rows itself, before this runs
+        (one more query a batch).
         """
         if self.update is None:
             raise ImproperlyConfigured(

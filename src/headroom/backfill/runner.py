@@ -50,15 +50,29 @@ class SilentReporter:
         pass
 
 
+#: Backfill classes whose ``process`` returned None (True) or a count (False), as seen.
+_RETURNS_NONE: dict[type, bool] = {}
+
+
 def execute_batch(backfill: Backfill, planner: Planner, r: Range) -> int:
-    """Run ``process`` (or ``update``) over the range; return the rows it reports."""
+    """Run ``process`` (or ``update``) over the range; return the rows it reports.
+
+    Where ``process`` returns None and the range's rows are not known (integer key ranges),
+    they are counted before it runs (after, a narrowing queryset would match none of them):
+    for the first batch of a class, and for every batch of a class seen returning None.
+    """
     if isinstance(planner, CsvPlanner):
         rows = planner.rows(r)
         changed = backfill.process(rows)  # type: ignore[arg-type]
         return len(rows) if changed is None else int(changed)
+    cls = type(backfill)
+    counted = None
+    if r.rows is None and _RETURNS_NONE.get(cls, True):
+        counted = planner.batch(r).count()
     changed = backfill.process(planner.batch(r))
+    _RETURNS_NONE[cls] = changed is None
     if changed is None:
-        return r.rows or 0
+        return r.rows if r.rows is not None else (counted or 0)
     return int(changed)
 
 
