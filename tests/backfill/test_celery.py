@@ -307,3 +307,29 @@ def test_a_failed_range_enters_the_ledger_once_when_the_run_is_taken_over_meanwh
         (f.start_key, f.end_key) for f in BackfillFailure.objects.using(postgres).filter(run=second)
     )
     assert ledger == [([0], [500]), ([500], [1000])]
+
+
+def test_a_batch_that_commits_as_the_run_is_cancelled_counts_in_its_figures(
+    queue: str, workers: list[Worker], postgres: str, tmp_path: Path
+) -> None:
+    from headroom.backfill import control
+
+    services.require("redis")
+    fill_counters(postgres, 5000)
+    env = _env(BROKERS["redis"], queue, tmp_path)
+    workers.append(Worker(BROKERS["redis"], queue, env))
+    coordinator = CommandRun(["run", "backfilltests.CountEveryRow", "--database", postgres], env)
+    try:
+        wait_for(lambda: BackfillRun.objects.using(postgres).filter(rows_done__gte=1000).exists())
+        (tmp_path / "hold").write_text("")  # the next batch stops inside, rows written
+        wait_for(lambda: (tmp_path / "inside").exists(), what="a batch in flight")
+        control.cancel("backfilltests.CountEveryRow", postgres)
+        (tmp_path / "hold").unlink()  # it commits while the coordinator cancels
+        assert coordinator.wait(60) == 1, coordinator.output
+    finally:
+        coordinator.stop()
+    run = BackfillRun.objects.using(postgres).get()
+    assert run.state == "cancelled"
+    done = hits(postgres)
+    assert set(done) <= {0, 1}
+    assert run.rows_done == done[1]

@@ -276,7 +276,18 @@ class CeleryCoordinator(InlineRunner):
                 if state == State.RUNNING:
                     self._unlocked(self._batches().filter(state=BatchState.PARKED))
             if state in (State.CANCELLING, State.CANCELLED):
+                # A batch being written holds its row until it commits: this waits for it.
                 self._batches().filter(state=BatchState.PENDING).update(state=BatchState.PARKED)
+                # Batches done since the last look (that one included) count in the figures.
+                late = list(self._batches().filter(state=BatchState.DONE, collected=False))
+                if late:
+                    with transaction.atomic(using=self.using):
+                        self._batches().filter(pk__in=[b.pk for b in late]).update(collected=True)
+                        self._save(
+                            rows_done=rows_done + sum(b.rows for b in late),
+                            batches_done=batches_done + len(late),
+                            seconds_busy=busy + sum(b.seconds for b in late),
+                        )
                 return self._finish(State.CANCELLED, "cancelled on request")
 
             # What the workers finished, and what is still in flight, in one look (a batch
