@@ -333,3 +333,37 @@ def test_a_batch_that_commits_as_the_run_is_cancelled_counts_in_its_figures(
     done = hits(postgres)
     assert set(done) <= {0, 1}
     assert run.rows_done == done[1]
+
+
+def test_a_batch_whose_worker_dies_in_it_fails_as_an_attempt_instead_of_looping(
+    broker: str, queue: str, workers: list[Worker], postgres: str, tmp_path: Path
+) -> None:
+    """The batch's pool process is killed in the middle of it (as the out-of-memory killer
+    would): the task delivered again does not run it again (it could kill its worker for
+    ever) but fails it, and with no retries left its range goes to the ledger; the rest of
+    the run is done."""
+    import os
+    import signal
+
+    from headroom.backfill.models import BackfillFailure
+
+    fill_counters(postgres, 3000)
+    env = _env(broker, queue, tmp_path, BACKFILL_BATCH_RETRIES=0)
+    workers.append(Worker(broker, queue, env))
+    (tmp_path / "hold").write_text("")
+    coordinator = CommandRun(["run", "backfilltests.CountEveryRow", "--database", postgres], env)
+    try:
+        wait_for(lambda: (tmp_path / "inside").exists(), what="a batch in flight")
+        os.kill(int((tmp_path / "inside").read_text()), signal.SIGKILL)
+        (tmp_path / "hold").unlink()
+        assert coordinator.wait(120) == 1, coordinator.output
+    finally:
+        coordinator.stop()
+    assert "WorkerLost: the worker running this batch died before it finished" in (
+        coordinator.output
+    )
+    run = BackfillRun.objects.using(postgres).get()
+    assert (run.state, run.failures, run.rows_done) == ("failed", 1, 2000)
+    [lost] = BackfillFailure.objects.using(postgres).filter(run=run)
+    assert (lost.start_key, lost.end_key) == ([0], [1000])
+    assert hits(postgres) == {1: 2000, 0: 1000}

@@ -136,6 +136,9 @@ class BackfillBatch(models.Model):
     #: A task carries the token it was sent with; re-sending bumps it, so an older copy of
     #: the message (redelivered by the broker) does nothing.
     token = models.PositiveIntegerField(default=1)
+    #: Tasks that started this batch: one that finds an earlier start that never finished
+    #: (its worker died in it) fails the batch instead of running it again.
+    deliveries = models.PositiveIntegerField(default=0)
     state = models.CharField(max_length=8, choices=BatchState.choices, default=BatchState.PENDING)
     collected = models.BooleanField(default=False)
     rows = models.BigIntegerField(default=0)

@@ -8,6 +8,7 @@ import time
 from typing import Any
 
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
 from headroom.backfill.database import backend_pid, limit_batch, take_slot, timeout_kind
@@ -27,6 +28,12 @@ BATCH_OPTIONS = (
     "statement_timeout",
     "synchronous_commit",
     "concurrent_batches",
+)
+
+
+#: The error of a batch whose worker died while running it.
+WORKER_LOST = (
+    "WorkerLost: the worker running this batch died before it finished (killed, or out of memory?)"
 )
 
 
@@ -75,10 +82,23 @@ def process_batch(
         # The coordinator sends it again on resume.
         batches.update(state=BatchState.PARKED)
         return f"parked batch {batch_id}: run #{run_id} is paused"
+    who = f"{worker or 'worker'} pid {os.getpid()}"
+    # An earlier task started this batch and never finished it: its worker died in it
+    # (killed, out of memory; the broker then delivers the task again). Running it again
+    # may kill this worker too: it fails as one attempt instead, and the coordinator splits
+    # it, or puts its range in the failure ledger once the retries are spent.
+    if batches.filter(deliveries__gt=0).update(
+        state=BatchState.FAILED,
+        error=WORKER_LOST,
+        worker=who,
+        finished_at=timezone.now(),
+    ):
+        notify(using, run_id, str(batch_id))
+        return f"batch {batch_id} failed: its earlier task's worker died in it"
+    batches.update(deliveries=F("deliveries") + 1)
     backfill = get_backfill(run.name)(**run.params)
     planner = planner_for(backfill, using)
     run_options = with_batch_options(RunOptions.build(backfill), options)
-    who = f"{worker or 'worker'} pid {os.getpid()}"
     began = time.monotonic()
     waited = 0.0
     try:
