@@ -271,6 +271,47 @@ def test_require_backfill_speaks_of_a_later_run_that_did_not_succeed(alias: str)
     )
 
 
+def test_require_backfill_with_parameters_and_with_a_csv_file(
+    alias: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from headroom.backfill import Backfill, Param, registry
+    from headroom.backfill.operations import backfill_problem
+
+    class NeedsFactor(Backfill):
+        name = "backfilltests.NeedsFactor"
+        queryset = Counter.objects.filter(value__isnull=True)
+        factor = Param(int)
+
+    monkeypatch.setitem(registry._registry, NeedsFactor.name, NeedsFactor)
+    # A new, empty table: nothing to backfill, though it cannot be built without a factor.
+    assert backfill_problem(NeedsFactor.name, alias) is None
+    fill_counters(alias, 10)
+    assert backfill_problem(NeedsFactor.name, alias) == (
+        "backfilltests.NeedsFactor cannot be checked (backfilltests.NeedsFactor needs the "
+        "parameter 'factor': params={'factor': ...})"
+    )
+    # Its last run's parameters, though it did not succeed.
+    paused = BackfillRun.objects.using(alias).create(
+        name=NeedsFactor.name, params={"factor": 2}, state="paused"
+    )
+    assert backfill_problem(NeedsFactor.name, alias) == (
+        f"backfill backfilltests.NeedsFactor has not succeeded on database {alias!r} (its last "
+        f"run, #{paused.pk}, is paused at 0.0%); 10 row(s) still need it. Run it, then "
+        "migrate again:\n    python manage.py headroom backfill run backfilltests.NeedsFactor "
+        "--param factor=2"
+    )
+    # A CSV backfill has no rows to look at: done once a run went through its file.
+    assert backfill_problem("backfilltests.ImportPrices", alias) == (
+        f"backfill backfilltests.ImportPrices has not succeeded on database {alias!r} (it has "
+        "never run). Run it, then migrate again:\n"
+        "    python manage.py headroom backfill run backfilltests.ImportPrices"
+    )
+    BackfillRun.objects.using(alias).create(
+        name="backfilltests.ImportPrices", params={"path": "prices.csv"}, state="succeeded"
+    )
+    assert backfill_problem("backfilltests.ImportPrices", alias) is None
+
+
 def test_a_backfill_with_nothing_left_to_do_starts_no_new_run(alias: str) -> None:
     fill_counters(alias, 2000)
     first = run_backfill("backfilltests.FillValues", database=alias)
