@@ -138,7 +138,9 @@ class BackfillBatch(models.Model):
     token = models.PositiveIntegerField(default=1)
     #: Tasks that started this batch: one that finds an earlier start that never finished
     #: (its worker died in it) fails the batch instead of running it again.
-    deliveries = models.PositiveIntegerField(default=0)
+    #: (A database default too: code of the release before, still running while this one
+    #: migrates, inserts batches without the column.)
+    deliveries = models.PositiveIntegerField(default=0, db_default=0)
     state = models.CharField(max_length=8, choices=BatchState.choices, default=BatchState.PENDING)
     collected = models.BooleanField(default=False)
     rows = models.BigIntegerField(default=0)
