@@ -353,8 +353,10 @@ def test_a_batch_whose_worker_dies_in_it_fails_as_an_attempt_instead_of_looping(
     (tmp_path / "hold").write_text("")
     coordinator = CommandRun(["run", "backfilltests.CountEveryRow", "--database", postgres], env)
     try:
-        wait_for(lambda: (tmp_path / "inside").exists(), what="a batch in flight")
-        os.kill(int((tmp_path / "inside").read_text()), signal.SIGKILL)
+        inside = tmp_path / "inside"
+        # Its pid, once written (the file exists a moment before it holds the pid).
+        wait_for(lambda: inside.exists() and inside.read_text().strip(), what="a batch in flight")
+        os.kill(int(inside.read_text()), signal.SIGKILL)
         (tmp_path / "hold").unlink()
         assert coordinator.wait(120) == 1, coordinator.output
     finally:
