@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from django.db import connections
+from django.test import override_settings
 
 from headroom.backfill.models import BackfillBatch, BackfillRun
 from tests import services
@@ -50,6 +51,17 @@ def _env(broker: str, queue: str, tmp_path: Path, **options: object) -> dict[str
         HEADROOM_TEST_BROKER=broker,
         HEADROOM_TEST_CELERY_QUEUE=queue,
         HEADROOM_TEST_HOLD_DIR=str(tmp_path),
+    )
+
+
+def _coordinating_here(queue: str, **options: object) -> override_settings:
+    """Settings under which this test process coordinates a Celery run on ``queue``."""
+    return override_settings(
+        HEADROOM={
+            "BACKFILL_CELERY_APP": "tests.backfill.celery_app.app",
+            "BACKFILL_CELERY_QUEUE": queue,
+            **options,
+        }
     )
 
 
@@ -221,8 +233,6 @@ def test_the_rate_cap_saves_up_no_credit_while_the_run_is_throttled(
     import threading
     import time
 
-    from django.test import override_settings
-
     from headroom.backfill import run_backfill
     from tests.backfill import hooks
 
@@ -240,13 +250,7 @@ def test_the_rate_cap_saves_up_no_credit_while_the_run_is_throttled(
         flag.unlink()
 
     threading.Timer(2.0, clear).start()
-    with override_settings(
-        HEADROOM={
-            "BACKFILL_CELERY_APP": "tests.backfill.celery_app.app",
-            "BACKFILL_CELERY_QUEUE": queue,
-            "BACKFILL_THROTTLE": "tests.backfill.hooks.flag_file",
-        }
-    ):
+    with _coordinating_here(queue, BACKFILL_THROTTLE="tests.backfill.hooks.flag_file"):
         run = run_backfill(
             "backfilltests.CountEveryRow",
             database=postgres,
@@ -269,8 +273,6 @@ def test_a_failed_range_enters_the_ledger_once_when_the_run_is_taken_over_meanwh
 ) -> None:
     """The coordinator is taken over just after it put a range in the ledger and before it
     marked the batch collected: the coordinator taking over must not enter it again."""
-    from django.test import override_settings
-
     from headroom.backfill import control, run_backfill
     from headroom.backfill.models import BackfillFailure
     from tests.backfill.conftest import Events
@@ -295,12 +297,7 @@ def test_a_failed_range_enters_the_ledger_once_when_the_run_is_taken_over_meanwh
         "batch_size": 500,
         "max_batch_size": 500,
     }
-    with override_settings(
-        HEADROOM={
-            "BACKFILL_CELERY_APP": "tests.backfill.celery_app.app",
-            "BACKFILL_CELERY_QUEUE": queue,
-        }
-    ):
+    with _coordinating_here(queue):
         first = run_backfill(name, reporter=Events(take_over), **options)
         assert taken and first.is_active  # it stopped, taken over
         second = run_backfill(name, take_over=True, **options)
