@@ -112,3 +112,19 @@ class Worker(CeleryWorker):
     def __init__(self, broker: str, queue: str, env: dict[str, str], concurrency: int = 1) -> None:
         env = {**env, "HEADROOM_TEST_BROKER": broker, "HEADROOM_TEST_CELERY_QUEUE": queue}
         super().__init__("tests.backfill.celery_app", queue, env, concurrency)
+
+    def batches_handled(self) -> int:
+        """Batch tasks this worker has finished, whether it ran, skipped or failed them."""
+        return sum(
+            "headroom.backfill.run_batch[" in line and " succeeded in " in line
+            for line in list(self.lines)
+        )
+
+
+def tasks_sent(using: str) -> int:
+    """Batch tasks sent for the runs on ``using``: each batch's first, and one per resend."""
+    from django.db.models import Sum
+
+    from headroom.backfill.models import BackfillBatch
+
+    return int(BackfillBatch.objects.using(using).aggregate(n=Sum("token"))["n"] or 0)

@@ -13,7 +13,7 @@ from django.test import override_settings
 from headroom.backfill.models import BackfillBatch, BackfillRun
 from tests import services
 from tests.backfill.conftest import fill_counters, hits, pruning_reads
-from tests.backfill.processes import CommandRun, Worker, environment, wait_for
+from tests.backfill.processes import CommandRun, Worker, environment, tasks_sent, wait_for
 
 pytestmark = [
     pytest.mark.services,
@@ -204,16 +204,18 @@ def test_a_range_whose_batches_stall_on_a_worker_says_how_to_give_it_more_time(
             assert coordinator.wait(120) == 1, coordinator.output
         finally:
             coordinator.stop()
-        # Read while the gate is still shut: the other half's batch may still be in flight
-        # on the worker, and would go through once the gate opens.
-        assert hits(postgres) == {0: 4}
+    # The other half's batch was in flight when the budget was spent: the run ended only
+    # once it had (timed out), so nothing goes through now that the gate is open.
+    assert hits(postgres) == {0: 4}
+    assert BackfillRun.objects.using(postgres).get().rows_done == 0
     assert "(statement_timeout: canceling statement due to statement timeout" in (
         coordinator.output
     )
     assert "sent again as 2 batches of about 2 keys (attempt 2 of 2)" in coordinator.output
     assert (
-        "error budget spent: 1 key ranges failed; after fixing the cause, retry them: headroom "
-        f"backfill run backfilltests.CountBehindGate --param gate={gate} --retry-failed"
+        "error budget spent: 1 key ranges failed, and 1 batch(es) sent were stopped before "
+        "they were done; after fixing the cause, retry them: headroom backfill run "
+        f"backfilltests.CountBehindGate --param gate={gate} --retry-failed"
     ) in coordinator.output
     assert (
         "put in the failure ledger (1 of 0 allowed). 2 keys took longer than the statement "
@@ -368,3 +370,89 @@ def test_a_batch_whose_worker_dies_in_it_fails_as_an_attempt_instead_of_looping(
     [lost] = BackfillFailure.objects.using(postgres).filter(run=run)
     assert (lost.start_key, lost.end_key) == ([0], [1000])
     assert hits(postgres) == {1: 2000, 0: 1000}
+
+
+def test_batches_in_flight_when_the_error_budget_is_spent_are_counted_or_retried(
+    queue: str, workers: list[Worker], postgres: str, tmp_path: Path
+) -> None:
+    """The run fails on its first batch while the next ones are queued or running: those that
+    commit count in its figures, the others are parked, and ``--retry-failed`` (once the cause
+    is fixed) does them with the ledger's range, so every row is processed exactly once."""
+    from headroom.backfill.settle import unsettled
+
+    services.require("redis")
+    name = "backfilltests.CountEveryRow"
+    fill_counters(postgres, 8000)
+    (tmp_path / "poison").write_text("1")  # the first batch fails
+    env = {
+        **_env(
+            BROKERS["redis"],
+            queue,
+            tmp_path,
+            BACKFILL_BATCH_RETRIES=0,
+            BACKFILL_ERROR_BUDGET=0,
+            BACKFILL_CONCURRENT_BATCHES=2,
+            BACKFILL_MAX_IN_FLIGHT=4,
+        ),
+        "HEADROOM_TEST_BATCH_DELAY": "0.5",  # each batch holds its rows for 0.5 s
+    }
+    workers.append(Worker(BROKERS["redis"], queue, env))
+    coordinator = CommandRun(["run", name, "--database", postgres], env)
+    try:
+        assert coordinator.wait(120) == 1, coordinator.output
+    finally:
+        coordinator.stop()
+    run = BackfillRun.objects.using(postgres).get()
+    assert run.state == "failed"
+    assert "batch(es) sent were stopped before they were done" in coordinator.output
+    assert unsettled(run, postgres).filter(state="parked").exists()
+    # A task the worker takes from the queue now does nothing: nothing commits after the
+    # run's figures were written.
+    sent = tasks_sent(postgres)
+    wait_for(lambda: workers[0].batches_handled() >= sent, what=f"the worker to handle {sent}")
+    done = hits(postgres)
+    assert set(done) <= {0, 1} and done[0] >= 1000
+    assert BackfillRun.objects.using(postgres).get().rows_done == done.get(1, 0)
+
+    (tmp_path / "poison").unlink()
+    retry = CommandRun(["run", name, "--retry-failed", "--database", postgres], env)
+    try:
+        assert retry.wait(120) == 0, retry.output
+    finally:
+        retry.stop()
+    assert "left by the run's last runner: done (1000 rows)" in retry.output
+    assert hits(postgres) == {1: 8000}
+    run = BackfillRun.objects.using(postgres).get()
+    assert (run.state, run.rows_done, run.failures) == ("succeeded", 8000, 0)
+    assert not unsettled(run, postgres).exists()
+
+
+def test_an_inline_runner_taking_over_a_celery_run_does_the_batches_it_had_sent(
+    queue: str, workers: list[Worker], postgres: str, tmp_path: Path
+) -> None:
+    """The coordinator is killed with batches queued and no worker yet; an inline runner
+    takes the run while a worker starts on the same queue. Each queued batch is done once,
+    by one or the other, and counted once."""
+    services.require("redis")
+    name = "backfilltests.CountEveryRow"
+    fill_counters(postgres, 5000)
+    env = _env(BROKERS["redis"], queue, tmp_path, BACKFILL_MAX_IN_FLIGHT=4)
+    coordinator = CommandRun(["run", name, "--database", postgres], env)
+    try:
+        wait_for(lambda: BackfillBatch.objects.using(postgres).count() >= 2, what="batches sent")
+    finally:
+        coordinator.kill()
+    sent = BackfillBatch.objects.using(postgres).count()
+    assert hits(postgres) == {0: 5000}
+    inline = CommandRun(["run", name, "--executor", "inline", "--database", postgres], env)
+    workers.append(Worker(BROKERS["redis"], queue, env))
+    try:
+        assert inline.wait(120) == 0, inline.output
+    finally:
+        inline.stop()
+    queued = tasks_sent(postgres)
+    wait_for(lambda: workers[0].batches_handled() >= queued, what=f"{queued} tasks handled")
+    assert hits(postgres) == {1: 5000}
+    run = BackfillRun.objects.using(postgres).get()
+    assert (run.state, run.rows_done) == ("succeeded", 5000)
+    assert inline.output.count("left by the run's last runner: done") == sent

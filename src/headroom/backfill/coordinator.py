@@ -25,6 +25,7 @@ from django.db.models import Max
 from django.utils import timezone
 
 from headroom.backfill import control, throttle
+from headroom.backfill.database import write_lock
 from headroom.backfill.keys import Key, Range
 from headroom.backfill.models import BackfillBatch, BackfillFailure, BackfillRun, BatchState, State
 from headroom.backfill.runner import (
@@ -36,6 +37,7 @@ from headroom.backfill.runner import (
     retry_hint,
     timeout_hint,
 )
+from headroom.backfill.settle import unsettled
 from headroom.backfill.tidy import BackgroundTidier, Blocks
 from headroom.backfill.wakeup import LISTEN_SECONDS, MISSED_NOTIFICATIONS, Listener
 from headroom.backfill.worker import batch_options
@@ -276,18 +278,7 @@ class CeleryCoordinator(InlineRunner):
                 if state == State.RUNNING:
                     self._unlocked(self._batches().filter(state=BatchState.PARKED))
             if state in (State.CANCELLING, State.CANCELLED):
-                # A batch being written holds its row until it commits: this waits for it.
-                self._batches().filter(state=BatchState.PENDING).update(state=BatchState.PARKED)
-                # Batches done since the last look (that one included) count in the figures.
-                late = list(self._batches().filter(state=BatchState.DONE, collected=False))
-                if late:
-                    with transaction.atomic(using=self.using):
-                        self._batches().filter(pk__in=[b.pk for b in late]).update(collected=True)
-                        self._save(
-                            rows_done=rows_done + sum(b.rows for b in late),
-                            batches_done=batches_done + len(late),
-                            seconds_busy=busy + sum(b.seconds for b in late),
-                        )
+                self._stop_batches()
                 return self._finish(State.CANCELLED, "cancelled on request")
 
             # What the workers finished, and what is still in flight, in one look (a batch
@@ -414,9 +405,16 @@ class CeleryCoordinator(InlineRunner):
                     )
                 self.reporter.update(run)
                 if failures > options.error_budget:
+                    left = self._stop_batches()
+                    stopped = (
+                        f", and {left} batch(es) sent were stopped before they were done"
+                        if left
+                        else ""
+                    )
                     return self._finish(
                         State.FAILED,
-                        f"error budget spent: {failures} key ranges failed; " + retry_hint(run),
+                        f"error budget spent: {failures} key ranges failed{stopped}; "
+                        + retry_hint(run),
                     )
 
             in_flight = len(waiting)
@@ -516,6 +514,31 @@ class CeleryCoordinator(InlineRunner):
             woken = self.listener.wait(max(MIN_POLL_SECONDS, min(due) - now))
             if woken:
                 missed = 0
+
+    def _stop_batches(self) -> int:
+        """The run is stopping: no batch not started yet may start, and the batches done
+        since the last look count in its figures. Returns how many batches are left undone
+        (parked, or failed since the last look): ``--retry-failed``, or an inline runner
+        taking the run, does them (:mod:`headroom.backfill.settle`)."""
+        # A batch being written holds its row until it commits: this waits for it.
+        with transaction.atomic(using=self.using):
+            write_lock(self.using)
+            self._batches().filter(state=BatchState.PENDING).update(state=BatchState.PARKED)
+        late = list(self._batches().filter(state=BatchState.DONE, collected=False))
+        if late:
+            run = self.run
+            with transaction.atomic(using=self.using):
+                write_lock(self.using)
+                self._batches().filter(pk__in=[b.pk for b in late]).update(collected=True)
+                self._save(
+                    rows_done=run.rows_done + sum(b.rows for b in late),
+                    batches_done=run.batches_done + len(late),
+                    seconds_busy=run.seconds_busy + sum(b.seconds for b in late),
+                    longest_batch_seconds=max(
+                        [run.longest_batch_seconds, *(b.seconds for b in late)]
+                    ),
+                )
+        return int(unsettled(self.run, self.using).count())
 
     def _in_flight_limit(self) -> int:
         """Tasks to keep queued or running: ``max_in_flight``, but on PostgreSQL, where only

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol
 
 from django.db import connections, transaction
+from django.db.models import F, Q, Subquery
 from django.utils import timezone
 
 from headroom.backfill import control, throttle
@@ -24,6 +25,7 @@ from headroom.backfill.keys import CsvPlanner, IntegerRangePlanner, Key, Planner
 from headroom.backfill.models import BackfillFailure, BackfillRun, State
 from headroom.backfill.options import RunOptions
 from headroom.backfill.probe import LatencyPacer, LatencyProbe, default_probe
+from headroom.backfill.settle import settle_batches, unsettled_runs
 from headroom.backfill.sizing import BatchSizer
 from headroom.backfill.tidy import BackgroundTidier
 from headroom.backfill.wakeup import Listener
@@ -358,6 +360,16 @@ class InlineRunner:
 
     def _loop(self) -> BackfillRun:
         run, options = self.run, self.options
+        # A Celery run taken over: the batches it sent and never saw done lie before its
+        # cursor (where it had planned up to), so they are done first.
+        settled = settle_batches(self.backfill, self.planner, run, options, self.reporter)
+        if run.failures > options.error_budget:
+            return self._finish(
+                State.FAILED,
+                f"error budget spent: {run.failures} key ranges failed; " + retry_hint(run),
+            )
+        if settled.batches:
+            self.reporter.update(run)
         sizer = self._sizer()
         progress = Progress()
         cursor: Key | None = run.cursor
@@ -702,7 +714,9 @@ def retry_failed(
     using = backfill.database_alias()
     failed = list(
         BackfillRun.objects.using(using)
-        .filter(name=backfill.name, state=State.FAILED, failed_ranges__resolved=False)
+        .filter(name=backfill.name, state=State.FAILED)
+        # Ranges in its ledger, or (Celery) batches it stopped before they were done.
+        .filter(Q(failed_ranges__resolved=False) | Q(pk__in=Subquery(unsettled_runs(using))))
         .distinct()
         .order_by("-id")
     )
@@ -732,6 +746,7 @@ def retry_failed(
     )
     if not taken:
         raise control.RunError(f"run #{run.pk} of {backfill.name} changed under us; try again.")
+    run.generation = generation
     planner = planner_for(backfill, using)
     mine = BackfillRun.objects.using(using).filter(pk=run.pk, generation=generation)
     left = 0
@@ -743,8 +758,6 @@ def retry_failed(
                 rows = execute_batch(backfill, planner, r)
                 failure.resolved = True
                 failure.save(using=using, update_fields=["resolved"])
-                from django.db.models import F
-
                 if not mine.update(rows_done=F("rows_done") + rows, heartbeat_at=timezone.now()):
                     raise LostRun(f"run #{run.pk} was taken over by another runner")
             reporter.event(f"keys {describe_range(r)}: done ({rows} rows)")
@@ -753,6 +766,9 @@ def retry_failed(
         except Exception as exc:
             left += 1
             reporter.event(f"keys {describe_range(r)} failed again: {type(exc).__name__}: {exc}")
+    # Batches a Celery run sent and stopped before they were done: before its cursor (where
+    # it had planned up to) but in no ledger.
+    left += settle_batches(backfill, planner, run, options, reporter).failed
     final = State.SUCCEEDED if left == 0 else State.FAILED
     message = "" if left == 0 else f"{left} key range(s) still fail; see the failure ledger"
     fields: dict[str, Any] = {"failures": left, "message": message, "owner": ""}

@@ -30,12 +30,24 @@ def _hold_if_asked(batch: QuerySet[Any]) -> None:
             time.sleep(0.05)
 
 
+def _fail_if_asked(batch: QuerySet[Any]) -> None:
+    """Fail a batch holding the row whose id is in the file ``poison`` of
+    ``HEADROOM_TEST_HOLD_DIR``, while that file exists (the cause a test then fixes)."""
+    folder = os.environ.get("HEADROOM_TEST_HOLD_DIR")
+    poison = Path(folder) / "poison" if folder else None
+    if poison is not None and poison.exists():
+        bad = int(poison.read_text())
+        if batch.filter(pk=bad).exists():
+            raise ValueError(f"row {bad} is poisoned")
+
+
 class CountEveryRow(Backfill):
     """Adds one to every row's hits: a row processed twice shows 2."""
 
     queryset = Counter.objects.all()
 
     def process(self, batch: QuerySet[Any]) -> int:
+        _fail_if_asked(batch)
         changed = batch.update(hits=F("hits") + 1)
         _hold_if_asked(batch)
         delay = float(os.environ.get("HEADROOM_TEST_BATCH_DELAY", "0"))
