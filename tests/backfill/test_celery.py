@@ -456,3 +456,26 @@ def test_an_inline_runner_taking_over_a_celery_run_does_the_batches_it_had_sent(
     run = BackfillRun.objects.using(postgres).get()
     assert (run.state, run.rows_done) == ("succeeded", 5000)
     assert inline.output.count("left by the run's last runner: done") == sent
+
+
+def test_a_batch_parked_after_the_run_was_resumed_is_sent_again(
+    queue: str, workers: list[Worker], postgres: str, tmp_path: Path
+) -> None:
+    """A task that read the run paused parks its batch; when it does so just after the
+    coordinator sent the parked batches again on resume, the batch is parked in a running
+    run. That state, made here directly, must not leave the run waiting for it for ever."""
+    services.require("redis")
+    name = "backfilltests.CountEveryRow"
+    fill_counters(postgres, 3000)
+    env = _env(BROKERS["redis"], queue, tmp_path)
+    coordinator = CommandRun(["run", name, "--database", postgres], env)
+    try:
+        wait_for(lambda: BackfillBatch.objects.using(postgres).exists(), what="a batch sent")
+        BackfillBatch.objects.using(postgres).filter(seq=1).update(state="parked")
+        workers.append(Worker(BROKERS["redis"], queue, env))
+        assert coordinator.wait(60) == 0, coordinator.output
+    finally:
+        coordinator.stop()
+    assert hits(postgres) == {1: 3000}
+    run = BackfillRun.objects.using(postgres).get()
+    assert (run.state, run.rows_done) == ("succeeded", 3000)

@@ -290,6 +290,11 @@ class CeleryCoordinator(InlineRunner):
             )
             finished = [b for b in uncollected if b.state in FINISHED]
             waiting = [b.size for b in uncollected if b.state in IN_FLIGHT]
+            parked = [b.pk for b in uncollected if b.state == BatchState.PARKED]
+            if parked:
+                # The run is not paused: a task that read it paused just before it was
+                # resumed parked its batch after the parked ones were sent again.
+                self._unlocked(self._batches().filter(pk__in=parked, state=BatchState.PARKED))
             if self.listener is not None and finished and not woken:
                 missed += 1
                 if missed >= MISSED_NOTIFICATIONS:
