@@ -436,3 +436,53 @@ def test_a_nullable_cursor_column_is_refused_before_any_run(
     assert "the cursor column(s) value allow NULL" in capsys.readouterr().err
     assert not BackfillRun.objects.using(alias).exists()
     assert hits(alias) == {0: 10}
+
+
+def test_a_run_held_by_another_thread_of_this_process_is_not_taken_over(
+    postgres: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two runners in one process (coordinator tasks on a worker's threads pool) have the
+    same owner id: the second is refused while the first is working, as it would be from
+    another process, and may take the run once the first stopped without finishing it."""
+    import threading
+
+    from django.db import connections
+
+    name = "backfilltests.CountEveryRow"
+    fill_counters(postgres, 2000)
+    monkeypatch.setenv("HEADROOM_TEST_BATCH_DELAY", "0.2")
+    seen = threading.Event()
+    finished: list[BackfillRun] = []
+
+    def first() -> None:
+        events = Events(lambda text: seen.set() if text.startswith("started") else None)
+        try:
+            finished.append(
+                run_backfill(
+                    name,
+                    database=postgres,
+                    reporter=events,
+                    batch_size=100,
+                    max_batch_size=100,
+                    max_batches=8,
+                )
+            )
+        finally:
+            connections.close_all()  # this thread's
+
+    thread = threading.Thread(target=first)
+    thread.start()
+    try:
+        assert seen.wait(30)
+        with pytest.raises(control.RunHeld, match="is being run by"):
+            control.claim(name, {}, postgres, "inline")
+    finally:
+        thread.join(60)
+    assert finished and finished[0].state == "paused"  # stopped after 8 batches, the run free
+    # A runner of this process that stopped, leaving its owner and heartbeat on the run
+    # (as a crash in the middle of a batch would), does not hold it.
+    BackfillRun.objects.using(postgres).update(
+        owner=control.owner_id(), heartbeat_at=finished[0].updated_at, state="running"
+    )
+    run = run_backfill(name, database=postgres)
+    assert run.state == "succeeded" and hits(postgres) == {1: 2000}

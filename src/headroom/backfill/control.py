@@ -10,10 +10,13 @@ its batch back instead of writing on.
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import os
 import shlex
 import socket
+import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -66,6 +69,26 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
+#: Runs a runner of this process is working on now, by database alias and id. Two runners
+#: of one process (coordinator tasks on a Celery worker's threads pool) share its owner id;
+#: the run's owner being this process says nothing without it.
+_HELD_HERE: set[tuple[str, int]] = set()
+_held_lock = threading.Lock()
+
+
+@contextlib.contextmanager
+def holding(run: BackfillRun) -> Iterator[None]:
+    """Mark ``run`` as worked on by this process while the block runs."""
+    key = (run._state.db or "default", int(run.pk))
+    with _held_lock:
+        _HELD_HERE.add(key)
+    try:
+        yield
+    finally:
+        with _held_lock:
+            _HELD_HERE.discard(key)
+
+
 def holder_alive(run: BackfillRun, now: datetime.datetime | None = None) -> bool:
     """Whether the run's owner may still be working on it."""
     if not run.owner or run.heartbeat_at is None:
@@ -75,8 +98,13 @@ def holder_alive(run: BackfillRun, now: datetime.datetime | None = None) -> bool
         return False
     host, _, pid = run.owner.rpartition(":")
     if host == socket.gethostname() and pid.isdigit():
+        if int(pid) == os.getpid():
+            # This process: alive while one of its runners is on the run (another thread's),
+            # not when a runner of it stopped without giving the run up.
+            with _held_lock:
+                return (run._state.db or "default", int(run.pk)) in _HELD_HERE
         # Same machine: a dead process is known dead at once, no need to wait for the lease.
-        return _pid_alive(int(pid)) and int(pid) != os.getpid()
+        return _pid_alive(int(pid))
     return True
 
 

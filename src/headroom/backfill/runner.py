@@ -272,24 +272,25 @@ class InlineRunner:
             return done
         claim = self.start()
         run = self.run
-        self.reporter.event(
-            f"{'resumed' if claim.resumed else 'started'} run #{run.pk} of {run.name} "
-            f"(generation {run.generation}, {self.planner.kind} batches over "
-            f"{', '.join(self.planner.fields)})"
-        )
-        self._start_probe()
-        try:
-            return self._loop()
-        except LostRun as exc:
-            self.reporter.event(f"stopped: {exc}")
-            run.refresh_from_db(using=self.using)
-            return run
-        finally:
-            self._join_count()
-            if self.probe is not None:
-                self.probe.stop()
-            if self.tidier is not None:
-                self.tidier.close()
+        with control.holding(run):  # another thread of this process cannot take it
+            self.reporter.event(
+                f"{'resumed' if claim.resumed else 'started'} run #{run.pk} of {run.name} "
+                f"(generation {run.generation}, {self.planner.kind} batches over "
+                f"{', '.join(self.planner.fields)})"
+            )
+            self._start_probe()
+            try:
+                return self._loop()
+            except LostRun as exc:
+                self.reporter.event(f"stopped: {exc}")
+                run.refresh_from_db(using=self.using)
+                return run
+            finally:
+                self._join_count()
+                if self.probe is not None:
+                    self.probe.stop()
+                if self.tidier is not None:
+                    self.tidier.close()
 
     # --- pacing on the latency probe -----------------------------------------------------
 
