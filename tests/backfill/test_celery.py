@@ -3,6 +3,7 @@ even when a worker is killed in the middle of a batch."""
 
 from __future__ import annotations
 
+import time
 import uuid
 from pathlib import Path
 
@@ -440,6 +441,9 @@ def test_an_inline_runner_taking_over_a_celery_run_does_the_batches_it_had_sent(
     coordinator = CommandRun(["run", name, "--database", postgres], env)
     try:
         wait_for(lambda: BackfillBatch.objects.using(postgres).count() >= 2, what="batches sent")
+        # Two in flight at most (one write slot): the second's row is saved just before its
+        # task is sent, and no third is planned while nothing finishes.
+        time.sleep(0.5)
     finally:
         coordinator.kill()
     sent = BackfillBatch.objects.using(postgres).count()
