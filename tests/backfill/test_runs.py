@@ -486,3 +486,94 @@ def test_a_run_held_by_another_thread_of_this_process_is_not_taken_over(
     )
     run = run_backfill(name, database=postgres)
     assert run.state == "succeeded" and hits(postgres) == {1: 2000}
+
+
+def _celery_run_left(alias: str) -> BackfillRun:
+    """A paused Celery run over 5,000 rows as its coordinator left it, planned up to key
+    3,000: one batch counted, one done by a worker but not counted, one never run, one
+    failed and not yet retried."""
+    from django.db.models import F
+
+    from headroom.backfill.models import BackfillBatch
+
+    fill_counters(alias, 5000)
+    Counter.objects.using(alias).filter(pk__lte=2000).update(hits=F("hits") + 1)  # batches 1, 2
+    run = BackfillRun.objects.using(alias).create(
+        name="backfilltests.CountEveryRow",
+        executor="celery",
+        state="paused",
+        start_key=[0],
+        stop_key=[5000],
+        cursor=[3000],
+        rows_total=5000,
+        rows_done=1000,
+        batches_done=1,
+    )
+    for seq, start, end, state, collected in (
+        (1, 0, 1000, "done", True),
+        (2, 1000, 2000, "done", False),
+        (3, 2000, 2500, "pending", False),
+        (4, 2500, 3000, "failed", False),
+    ):
+        BackfillBatch.objects.using(alias).create(
+            run=run,
+            seq=seq,
+            start_key=[start],
+            end_key=[end],
+            size=end - start,
+            state=state,
+            collected=collected,
+            rows=end - start if state == "done" else 0,
+        )
+    return run
+
+
+def test_an_inline_runner_settles_the_batches_a_celery_run_left(alias: str) -> None:
+    """An inline runner taking the run does each batch left once, counts each once, then
+    goes on from the run's cursor."""
+    from headroom.backfill.models import BackfillBatch
+
+    run = _celery_run_left(alias)
+    events = Events()
+    finished = run_backfill(run.name, database=alias, reporter=events)
+    assert (finished.pk, finished.state, finished.rows_done) == (run.pk, "succeeded", 5000)
+    assert hits(alias) == {1: 5000}
+    assert [line for line in events.lines if "left by the run's last runner" in line] == [
+        "batch 2 (keys (1000 .. 2000]), left by the run's last runner: done by a worker "
+        "(1000 rows)",
+        "batch 3 (keys (2000 .. 2500]), left by the run's last runner: done (500 rows)",
+        "batch 4 (keys (2500 .. 3000]), left by the run's last runner: done (500 rows)",
+    ]
+    states = set(BackfillBatch.objects.using(alias).values_list("state", "collected"))
+    assert states == {("done", True)}
+
+
+def test_a_batch_left_by_a_celery_run_that_still_fails_goes_to_the_ledger(
+    alias: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Retried like any batch, then put in the failure ledger; the run goes on, ends failed,
+    and ``--retry-failed`` does the range once the cause is fixed."""
+    run = _celery_run_left(alias)
+    monkeypatch.setenv("HEADROOM_TEST_HOLD_DIR", str(tmp_path))
+    (tmp_path / "poison").write_text("2100")  # in batch 3
+    events = Events()
+    finished = run_backfill(run.name, database=alias, reporter=events, batch_retries=1)
+    assert (finished.state, finished.failures, finished.rows_done) == ("failed", 1, 4500)
+    assert (
+        "batch 3 (keys (2000 .. 2500]), left by the run's last runner, failed (ValueError: row "
+        "2100 is poisoned); retrying it (attempt 2 of 2)"
+    ) in events.lines
+    assert (
+        "batch 3 (keys (2000 .. 2500]), left by the run's last runner, failed 2 times "
+        "(ValueError); put in the failure ledger"
+    ) in events.lines
+    ledger = BackfillFailure.objects.using(alias).get(run=run)
+    assert (ledger.start_key, ledger.end_key, ledger.attempts) == ([2000], [2500], 2)
+    assert hits(alias) == {0: 500, 1: 4500}
+
+    (tmp_path / "poison").unlink()
+    backfill = get_backfill(run.name)()
+    backfill.database = alias
+    retried = retry_failed(backfill, RunOptions.build(backfill))
+    assert (retried.state, retried.rows_done, retried.failures) == ("succeeded", 5000, 0)
+    assert hits(alias) == {1: 5000}
