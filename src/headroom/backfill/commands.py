@@ -275,7 +275,8 @@ class BackfillVerb(Verb):
         run.add_argument(
             "--retry-failed",
             action="store_true",
-            help="run the key ranges in the last run's failure ledger again",
+            help="run the key ranges in the last failed run's failure ledger again (and, on "
+            "Celery, the batches it stopped), then go on where it stopped",
         )
         run.add_argument(
             "--detach",
