@@ -321,7 +321,8 @@ def test_a_batch_that_commits_as_the_run_is_cancelled_counts_in_its_figures(
 
     services.require("redis")
     fill_counters(postgres, 5000)
-    env = _env(BROKERS["redis"], queue, tmp_path)
+    # Batches of 0.2 s at least: the run is not over before the test asks the next to stop.
+    env = {**_env(BROKERS["redis"], queue, tmp_path), "HEADROOM_TEST_BATCH_DELAY": "0.2"}
     workers.append(Worker(BROKERS["redis"], queue, env))
     coordinator = CommandRun(["run", "backfilltests.CountEveryRow", "--database", postgres], env)
     try:
