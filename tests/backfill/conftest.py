@@ -42,12 +42,18 @@ def fill_counters(using: str, rows: int, *, value: int | None = None) -> None:
                 "SELECT setval(pg_get_serial_sequence('backfilltests_counter', 'id'), %s)", [rows]
             )
         else:
-            cursor.execute(
+            numbers = (
                 "WITH RECURSIVE g(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM g WHERE n < %s) "
-                f"INSERT INTO backfilltests_counter (id, value, hits) SELECT n, {sql_value}, 0 "
-                "FROM g",
-                [rows],
             )
+            insert = "INSERT INTO backfilltests_counter (id, value, hits) "
+            select = f"SELECT n, {sql_value}, 0 FROM g"
+            # SQLite takes the WITH before the INSERT, MySQL and MariaDB after it.
+            if connections[using].vendor == "mysql":
+                # (MariaDB stops a recursion at 1,000 rows unless told otherwise.)
+                cursor.execute("SET SESSION max_recursive_iterations = %s", [rows + 1])
+                cursor.execute(insert + numbers + select, [rows])
+            else:
+                cursor.execute(numbers + insert + select, [rows])
 
 
 def pruning_reads(using: str, keys: tuple[int, ...] = (10, 1000, 2000, 3000, 4000)) -> int:
@@ -90,11 +96,13 @@ def hits(using: str) -> dict[int, int]:
         return {int(h): int(n) for h, n in cursor.fetchall()}
 
 
-@pytest.fixture(params=["default", "postgres"], ids=["sqlite", "postgresql"])
+@pytest.fixture(params=["default", "postgres", "mariadb"], ids=["sqlite", "postgresql", "mariadb"])
 def alias(request: pytest.FixtureRequest) -> str:
-    """Each test runs on SQLite and on PostgreSQL."""
+    """Each test runs on SQLite, PostgreSQL and MariaDB (Django's MySQL backend)."""
     if request.param == "postgres":
         services.require("postgresql")
+    if request.param == "mariadb":
+        return str(request.getfixturevalue("mariadb"))  # the server, and a MySQL driver
     return str(request.param)
 
 

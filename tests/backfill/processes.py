@@ -28,6 +28,7 @@ def environment(options: dict[str, Any] | None = None, **extra: str) -> dict[str
         "DJANGO_SETTINGS_MODULE": "tests.backfill.process_settings",
         "HEADROOM_TEST_SQLITE": str(connections["default"].settings_dict["NAME"]),
         "HEADROOM_TEST_PG_DB": str(connections["postgres"].settings_dict["NAME"]),
+        "HEADROOM_TEST_MARIADB_DB": str(connections["mariadb"].settings_dict["NAME"]),
         "HEADROOM_TEST_OPTIONS": json.dumps(options or {}),
     }
     env.update(extra)

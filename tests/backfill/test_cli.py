@@ -15,7 +15,7 @@ from tests.backfill.app.models import Counter
 from tests.backfill.conftest import fill_counters, hits
 from tests.backfill.processes import CommandRun, environment, wait_for
 
-pytestmark = pytest.mark.django_db(databases=["default", "postgres"], transaction=True)
+pytestmark = pytest.mark.django_db(databases=["default", "postgres", "mariadb"], transaction=True)
 
 
 def headroom(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:

@@ -12,7 +12,7 @@ from headroom.backfill.models import BackfillRun
 from tests.backfill.conftest import fill_counters, hits
 from tests.backfill.processes import CommandRun, environment, wait_for
 
-pytestmark = pytest.mark.django_db(databases=["default", "postgres"], transaction=True)
+pytestmark = pytest.mark.django_db(databases=["default", "postgres", "mariadb"], transaction=True)
 
 ROWS = 20_000
 # Small, slow batches, so that a kill lands inside one.

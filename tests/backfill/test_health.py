@@ -20,7 +20,7 @@ from tests.backfill import hooks
 from tests.backfill.conftest import Events, fill_counters, hits
 from tests.backfill.processes import wait_for
 
-pytestmark = pytest.mark.django_db(databases=["default", "postgres"], transaction=True)
+pytestmark = pytest.mark.django_db(databases=["default", "postgres", "mariadb"], transaction=True)
 
 
 @pytest.fixture
@@ -294,7 +294,7 @@ def _active(using: str) -> int:
         return int(cursor.fetchone()[0])
 
 
-def test_a_user_hook_throttles_on_sqlite_and_postgresql(alias: str, tmp_path: Path) -> None:
+def test_a_user_hook_throttles_on_every_database(alias: str, tmp_path: Path) -> None:
     fill_counters(alias, 2000)
     flag = tmp_path / "maintenance"
     flag.write_text("")

@@ -10,7 +10,7 @@ from headroom.backfill import run_backfill
 from headroom.backfill.models import BackfillRun
 from tests.backfill.conftest import Events, fill_counters, hits
 
-pytestmark = pytest.mark.django_db(databases=["default", "postgres"], transaction=True)
+pytestmark = pytest.mark.django_db(databases=["default", "postgres", "mariadb"], transaction=True)
 
 
 def test_100000_rows_each_processed_exactly_once(alias: str) -> None:

@@ -21,7 +21,7 @@ from headroom.cli import main
 from tests.backfill.app.models import Counter
 from tests.backfill.conftest import Events, fill_counters, hits
 
-pytestmark = pytest.mark.django_db(databases=["default", "postgres"], transaction=True)
+pytestmark = pytest.mark.django_db(databases=["default", "postgres", "mariadb"], transaction=True)
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -26,7 +26,7 @@ from tests.backfill.processes import (
     wait_for,
 )
 
-pytestmark = pytest.mark.django_db(databases=["default", "postgres"], transaction=True)
+pytestmark = pytest.mark.django_db(databases=["default", "postgres", "mariadb"], transaction=True)
 
 BROKER = "redis://127.0.0.1:6379/0"
 
