@@ -13,7 +13,7 @@ import pytest
 from headroom.backfill.models import BackfillBatch, BackfillRun
 from tests import services
 from tests.backfill.conftest import fill_counters, hits
-from tests.backfill.processes import CommandRun, Worker, environment, wait_for
+from tests.backfill.processes import CommandRun, Worker, celery_environment, wait_for
 
 pytestmark = [
     pytest.mark.services,
@@ -24,18 +24,11 @@ BROKER = "redis://127.0.0.1:6379/0"
 
 
 def _env(queue: str, tmp_path: Path, **options: object) -> dict[str, str]:
-    return environment(
-        {
-            "BACKFILL_EXECUTOR": "celery",
-            "BACKFILL_CELERY_APP": "tests.backfill.celery_app.app",
-            "BACKFILL_CELERY_QUEUE": queue,
-            "BACKFILL_BATCH_SIZE": 1000,
-            "BACKFILL_MAX_BATCH_SIZE": 1000,
-            "BACKFILL_LEASE_SECONDS": 3,
-            **options,
-        },
-        HEADROOM_TEST_BROKER=BROKER,
-        HEADROOM_TEST_CELERY_QUEUE=queue,
+    settings = {"BACKFILL_BATCH_SIZE": 1000, "BACKFILL_MAX_BATCH_SIZE": 1000, **options}
+    return celery_environment(
+        BROKER,
+        queue,
+        {"BACKFILL_LEASE_SECONDS": 3, **settings},
         HEADROOM_TEST_HOLD_DIR=str(tmp_path),
     )
 
