@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.contrib.auth.models import User
 from django.test import Client, override_settings
@@ -189,3 +191,18 @@ def test_on_sqlite_inside_the_requests_transaction_a_locked_database_is_reported
     staff.post(URL, {"action": "pause", "_selected_action": [going.pk]})
     going.refresh_from_db()
     assert going.state == "paused"
+
+
+@override_settings(ROOT_URLCONF="tests.backfill.test_admin")
+def test_the_change_page_counts_a_celery_runs_batches_by_state(staff: Client) -> None:
+    from headroom.backfill.models import BackfillBatch
+
+    run = BackfillRun.objects.create(name=NAME, state="failed", executor="celery")
+    for seq, state in enumerate(["done", "done", "failed", "parked", "done"], start=1):
+        BackfillBatch.objects.create(run=run, seq=seq, end_key=[seq], state=state)
+    inline = BackfillRun.objects.create(name=NAME, state="succeeded")
+    shown = re.compile(r"Batches sent \(Celery\):</label>\s*<div class=\"readonly\">([^<]*)</div>")
+    page = staff.get(f"{URL}{run.pk}/change/").content.decode()
+    assert shown.findall(page) == ["3 done, 1 failed, 1 parked"]
+    page = staff.get(f"{URL}{inline.pk}/change/").content.decode()
+    assert shown.findall(page) == ["-"]  # an inline run has no batch rows

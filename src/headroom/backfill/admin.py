@@ -7,7 +7,7 @@ from typing import Any
 from django.contrib import admin, messages
 from django.contrib.admin.actions import delete_selected as django_delete_selected
 from django.db import OperationalError
-from django.db.models import QuerySet
+from django.db.models import Count, QuerySet
 from django.http import HttpRequest
 from django.template.response import TemplateResponse
 from django.utils.translation import gettext_lazy
@@ -104,8 +104,13 @@ class BackfillRunAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     search_fields = ("name",)
     actions = [_steer("pause"), _steer("resume"), _steer("cancel"), "delete_selected"]
     inlines = [FailureInline]
-    readonly_fields = tuple(
-        shown for shown in (SHOWN_AS.get(f.name, f.name) for f in BackfillRun._meta.fields) if shown
+    readonly_fields = (
+        *(
+            shown
+            for shown in (SHOWN_AS.get(f.name, f.name) for f in BackfillRun._meta.fields)
+            if shown
+        ),
+        "batch_states",
     )
     fields = readonly_fields
 
@@ -133,6 +138,13 @@ class BackfillRunAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     @admin.display(description="longest batch")
     def longest_batch(self, run: BackfillRun) -> str:
         return _seconds(run.longest_batch_seconds)
+
+    @admin.display(description="batches sent (Celery)")
+    def batch_states(self, run: BackfillRun) -> str:
+        """How many of a Celery run's batches are in each state: those ``parked`` or
+        ``pending`` in a run that stopped are what ``--retry-failed`` does again."""
+        counts = run.batches.values_list("state").annotate(n=Count("id")).order_by("state")
+        return ", ".join(f"{n:,} {state}" for state, n in counts) or "-"
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
